@@ -1,0 +1,1 @@
+"""Domain types: plain attrs classes, validated on construction."""

@@ -1,0 +1,276 @@
+"""Customers: create, read, change, cancel, restore (客户档案)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+from sqlalchemy import Select, and_, delete, false, insert, or_, select, update
+
+from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer
+from crmcore.errors import Conflict, NotFound, ValidationError
+from crmcore.phones import try_normalise_phone
+from crmcore.search import name_keys
+from crmcore.storage.rows import diff, from_row, to_row
+from crmcore.storage.tables import customer_emails, customer_phones, customer_tags, customers
+
+if TYPE_CHECKING:
+    from crmcore.storage.unit_of_work import UnitOfWork
+
+ENTITY = "customer"
+CODE_PREFIX = "C"
+
+
+class CustomerService:
+    def __init__(self, uow: "UnitOfWork"):
+        self.uow = uow
+
+    # -- writing -------------------------------------------------------------------
+
+    def create(self, **fields: Any) -> Customer:
+        """Create a customer from its fields; unknown fields are refused."""
+        self.uow.require("customers.edit")
+        _refuse_unknown(fields)
+        customer = self._complete(Customer(**fields))
+        self.uow.validate("crm_validate_customer", customer=customer, changes=None)
+        if customer.code:
+            self._check_code_free(customer.code)
+        customer.created_at = customer.updated_at = self.uow.now
+        row = to_row(customer, customers.c)
+        del row["id"]
+        row.update(_name_columns(customer.name))
+        customer.id = self.uow.execute(insert(customers).values(row)).inserted_primary_key[0]
+        if not customer.code:
+            customer.code = self._generate_code(customer.id)
+            self.uow.execute(update(customers).where(customers.c.id == customer.id).values(code=customer.code))
+        self._write_lookups(customer)
+        self.uow.audit.record(ENTITY, customer.id, "create", {
+            name: (None, value) for name, value in to_row(customer, customers.c).items()
+            if name in CUSTOMER_EDITABLE and value not in (None, "", [], {}, False)
+        })
+        self.uow.fire("crm_customer_created", (ENTITY, customer.id), customer=customer)
+        return customer
+
+    def update(self, customer_id: int, **changes: Any) -> Customer:
+        """Change fields of a customer; returns the customer as saved. Only
+        fields whose value really changes are saved, audited and reported to
+        ``crm_customer_updated``."""
+        self.uow.require("customers.edit")
+        _refuse_unknown(changes)
+        current = self.get(customer_id)
+        if not current.active:
+            raise Conflict(f"customer {customer_id} is cancelled; restore it first")
+        changed = self._complete(current.evolve(**changes), defaults=False)
+        delta = diff(current, changed, CUSTOMER_EDITABLE)
+        if not delta:
+            return current
+        if "code" in delta:
+            if not changed.code:
+                raise ValidationError.field("code", "must not be empty")
+            self._check_code_free(changed.code)
+        self.uow.validate("crm_validate_customer", customer=changed, changes=delta)
+        changed.updated_at = self.uow.now
+        values = {name: getattr(changed, name) for name in delta}
+        values["updated_at"] = changed.updated_at
+        if "name" in delta:
+            values.update(_name_columns(changed.name))
+        self.uow.execute(update(customers).where(customers.c.id == customer_id).values(values))
+        if delta.keys() & {"phones", "emails", "tags"}:
+            self._write_lookups(changed)
+        self.uow.audit.record(ENTITY, customer_id, "update", delta)
+        self.uow.fire("crm_customer_updated", (ENTITY, customer_id), customer=changed, changes=delta)
+        return changed
+
+    def cancel(self, customer_id: int, reason: str | None = None) -> Customer:
+        """Cancel (注销) a customer: kept, hidden from lists, restorable."""
+        self.uow.require("customers.edit")
+        customer = self.get(customer_id)
+        if not customer.active:
+            raise Conflict(f"customer {customer_id} is already cancelled")
+        customer = self._set_active(customer, False)
+        self.uow.audit.record(ENTITY, customer_id, "cancel", {"active": (True, False), "reason": reason})
+        self.uow.fire("crm_customer_cancelled", (ENTITY, customer_id), customer=customer)
+        return customer
+
+    def restore(self, customer_id: int) -> Customer:
+        """Restore (恢复) a cancelled customer."""
+        self.uow.require("customers.edit")
+        customer = self.get(customer_id)
+        if customer.active:
+            raise Conflict(f"customer {customer_id} is not cancelled")
+        if customer.merged_into_id:
+            raise Conflict(f"customer {customer_id} was merged into {customer.merged_into_id} and cannot be restored")
+        customer = self._set_active(customer, True)
+        self.uow.audit.record(ENTITY, customer_id, "restore", {"active": (False, True)})
+        self.uow.fire("crm_customer_restored", (ENTITY, customer_id), customer=customer)
+        return customer
+
+    def _set_active(self, customer: Customer, active: bool) -> Customer:
+        cancelled_at = None if active else self.uow.now
+        self.uow.execute(
+            update(customers).where(customers.c.id == customer.id)
+            .values(active=active, cancelled_at=cancelled_at, updated_at=self.uow.now)
+        )
+        return customer.evolve(active=active, cancelled_at=cancelled_at, updated_at=self.uow.now)
+
+    def _complete(self, customer: Customer, *, defaults: bool = True) -> Customer:
+        """Resolve configurable lists to codes, check custom fields, and fill
+        in the owner and department from the actor on creation."""
+        choices = self.uow.choices
+        customer.level = choices.resolve("level", customer.level)
+        customer.status = choices.resolve("status", customer.status)
+        customer.stage = choices.resolve("stage", customer.stage)
+        customer.custom = self.uow.custom_fields.clean(customer.custom)
+        if customer.owner_id is not None and self.uow.users.find(customer.owner_id) is None:
+            raise ValidationError.field("owner", f"no user {customer.owner_id!r}")
+        if customer.department_id is not None and self.uow.departments.find(customer.department_id) is None:
+            raise ValidationError.field("department", f"no department {customer.department_id!r}")
+        if defaults:
+            actor = self.uow.actor
+            if customer.owner_id is None:
+                customer.owner_id = actor.id
+            if customer.department_id is None:
+                owner = self.uow.users.find(customer.owner_id) if customer.owner_id else None
+                customer.department_id = owner.department_id if owner else actor.department_id
+        return customer
+
+    def _check_code_free(self, code: str) -> None:
+        taken = self.uow.execute(select(customers.c.id).where(customers.c.code == code)).first()
+        if taken:
+            raise ValidationError.field("code", f"{code!r} is already the code of customer {taken[0]}")
+
+    def _generate_code(self, customer_id: int) -> str:
+        code, suffix = f"{CODE_PREFIX}{customer_id:06d}", 0
+        while self.uow.execute(select(customers.c.id).where(customers.c.code == code)).first():
+            suffix += 1
+            code = f"{CODE_PREFIX}{customer_id:06d}-{suffix}"
+        return code
+
+    def _write_lookups(self, customer: Customer) -> None:
+        """Keep the exact-match tables in step with the customer's lists."""
+        cid = customer.id
+        self.uow.execute(delete(customer_phones).where(customer_phones.c.customer_id == cid, customer_phones.c.contact_id.is_(None)))
+        self.uow.execute(delete(customer_emails).where(customer_emails.c.customer_id == cid, customer_emails.c.contact_id.is_(None)))
+        self.uow.execute(delete(customer_tags).where(customer_tags.c.customer_id == cid))
+        if customer.phones:
+            self.uow.execute(insert(customer_phones), [{"number": n, "customer_id": cid, "contact_id": None} for n in customer.phones])
+        if customer.emails:
+            self.uow.execute(insert(customer_emails), [{"email": e, "customer_id": cid, "contact_id": None} for e in customer.emails])
+        if customer.tags:
+            self.uow.execute(insert(customer_tags), [{"tag": t, "customer_id": cid} for t in customer.tags])
+
+    # -- reading -------------------------------------------------------------------
+
+    def find(self, customer_id: int) -> Customer | None:
+        """The customer, or None when it does not exist or is outside the
+        actor's scope."""
+        row = self.uow.execute(self.scope(select(customers).where(customers.c.id == customer_id))).mappings().first()
+        return None if row is None else from_row(Customer, row)
+
+    def get(self, customer_id: int) -> Customer:
+        customer = self.find(customer_id)
+        if customer is None:
+            raise NotFound(f"customer {customer_id} not found")
+        return customer
+
+    def get_many(self, customer_ids: Iterable[int]) -> list[Customer]:
+        ids = list(customer_ids)
+        if not ids:
+            return []
+        rows = self.uow.execute(self.scope(select(customers).where(customers.c.id.in_(ids)))).mappings()
+        found = {row["id"]: from_row(Customer, row) for row in rows}
+        return [found[i] for i in ids if i in found]
+
+    def find_by_phone(self, phone: str) -> list[Customer]:
+        """Customers with this number, in any spelling, on themselves or on
+        one of their contacts."""
+        number = try_normalise_phone(phone)
+        if number is None:
+            return []
+        ids = select(customer_phones.c.customer_id).where(customer_phones.c.number == number)
+        return self._fetch(select(customers).where(customers.c.id.in_(ids)).order_by(customers.c.id))
+
+    def find_by_email(self, email: str) -> list[Customer]:
+        ids = select(customer_emails.c.customer_id).where(customer_emails.c.email == email.strip().lower())
+        return self._fetch(select(customers).where(customers.c.id.in_(ids)).order_by(customers.c.id))
+
+    def list(
+        self,
+        *,
+        active: bool | None = True,
+        level: str | None = None,
+        status: str | None = None,
+        stage: str | None = None,
+        tag: str | None = None,
+        owner_id: int | None = None,
+        department_id: int | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Customer]:
+        query = select(customers)
+        if active is not None:
+            query = query.where(customers.c.active.is_(active))
+        for kind, value in (("level", level), ("status", status), ("stage", stage)):
+            if value:
+                query = query.where(customers.c[kind] == self.uow.choices.resolve(kind, value))
+        if tag:
+            query = query.where(customers.c.id.in_(select(customer_tags.c.customer_id).where(customer_tags.c.tag == tag)))
+        if owner_id is not None:
+            query = query.where(customers.c.owner_id == owner_id)
+        if department_id is not None:
+            query = query.where(customers.c.department_id.in_(self.uow.departments.subtree(department_id)))
+        return self._fetch(query.order_by(customers.c.id).limit(limit).offset(offset))
+
+    def search(self, text: str, *, limit: int = 50, include_cancelled: bool = False) -> list[Customer]:
+        """Find customers by phone (any spelling), e-mail, code, or name
+        substring and pinyin."""
+        text = text.strip()
+        if not text:
+            return []
+        conditions = [customers.c.code == text]
+        number = try_normalise_phone(text) if any(ch.isdigit() for ch in text) else None
+        if number:
+            conditions.append(customers.c.id.in_(select(customer_phones.c.customer_id).where(customer_phones.c.number == number)))
+        if "@" in text:
+            conditions.append(customers.c.id.in_(select(customer_emails.c.customer_id).where(customer_emails.c.email == text.lower())))
+        pattern = f"%{_escape_like(text)}%"
+        conditions.append(customers.c.name.like(pattern, escape="\\"))
+        if text.isascii() and text.replace(" ", "").isalpha():
+            compact = text.replace(" ", "").lower()
+            conditions.append(customers.c.name_initials.like(f"{compact}%"))
+            conditions.append(customers.c.name_pinyin.like(f"%{compact}%"))
+        query = select(customers).where(or_(*conditions))
+        if not include_cancelled:
+            query = query.where(customers.c.active.is_(True))
+        return self._fetch(query.order_by(customers.c.id).limit(limit))
+
+    def _fetch(self, query: Select) -> list[Customer]:
+        return [from_row(Customer, row) for row in self.uow.execute(self.scope(query)).mappings()]
+
+    def scope(self, query: Select) -> Select:
+        """Limit a query to the customers the actor may see: their department
+        subtree, or their own when they have no department, unless they hold
+        ``customers.view_all``."""
+        actor = self.uow.actor
+        if actor.can("customers.view_all"):
+            return query
+        if not actor.can("customers.view"):
+            return query.where(false())
+        if actor.department_id is None:
+            return query.where(customers.c.owner_id == actor.id)
+        subtree = self.uow.departments.subtree(actor.department_id)
+        return query.where(or_(customers.c.department_id.in_(subtree), and_(customers.c.owner_id == actor.id)))
+
+
+def _refuse_unknown(fields: dict[str, Any]) -> None:
+    unknown = sorted(set(fields) - set(CUSTOMER_EDITABLE))
+    if unknown:
+        raise ValidationError([f"{name}: not a customer field" for name in unknown])
+
+
+def _name_columns(name: str) -> dict[str, str]:
+    full, initials = name_keys(name)
+    return {"name_pinyin": full, "name_initials": initials}
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,131 @@
+"""The outbox: messages written in the operation's transaction, delivered
+after it commits by ``crm outbox deliver``, each exactly once.
+
+Delivery claims messages one at a time; on PostgreSQL with
+``FOR UPDATE SKIP LOCKED`` so several deliverers never take the same one.
+A failed delivery is retried with exponential backoff, up to MAX_ATTEMPTS.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from sqlalchemy import insert, or_, select, update
+
+from crmcore.domain.outbox import OutboxMessage
+from crmcore.errors import ValidationError
+from crmcore.storage.rows import from_row, jsonable
+from crmcore.storage.tables import outbox
+
+if TYPE_CHECKING:
+    from crmcore.app import CRM
+    from crmcore.storage.unit_of_work import UnitOfWork
+
+MAX_ATTEMPTS = 8
+
+
+class OutboxService:
+    def __init__(self, uow: "UnitOfWork"):
+        self.uow = uow
+
+    def put(
+        self,
+        channel: str,
+        recipient: str,
+        subject: str | None = None,
+        body: str | None = None,
+        *,
+        payload: dict[str, Any] | None = None,
+        customer_id: int | None = None,
+        dedupe_key: str | None = None,
+    ) -> OutboxMessage | None:
+        """Queue a message. With ``dedupe_key``, a key queued before makes
+        this a no-op returning None: the same message is never queued twice."""
+        if not channel or not recipient:
+            raise ValidationError.field("channel" if not channel else "recipient", "must not be empty")
+        if dedupe_key is not None:
+            exists = self.uow.execute(select(outbox.c.id).where(outbox.c.dedupe_key == dedupe_key)).first()
+            if exists:
+                return None
+        message = OutboxMessage(
+            channel=channel, recipient=recipient, subject=subject, body=body, payload=jsonable(payload or {}),
+            customer_id=customer_id, dedupe_key=dedupe_key, created_at=self.uow.now, next_attempt_at=self.uow.now,
+        )
+        values = {k: v for k, v in vars(message).items() if k != "id"}
+        message.id = self.uow.execute(insert(outbox).values(values)).inserted_primary_key[0]
+        return message
+
+    def list(self, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+        query = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+        if status:
+            query = query.where(outbox.c.status == status)
+        return [from_row(OutboxMessage, row) for row in self.uow.execute(query).mappings()]
+
+    def cancel_pending(self, *, customer_id: int, channel: str | None = None) -> int:
+        """Stop messages not yet sent to a customer (opt-out, withdrawn consent)."""
+        query = update(outbox).where(outbox.c.customer_id == customer_id, outbox.c.status == "pending")
+        if channel:
+            query = query.where(outbox.c.channel == channel)
+        return self.uow.execute(query.values(status="cancelled")).rowcount
+
+
+def deliver_pending(crm: "CRM", *, limit: int | None = None) -> dict[str, int]:
+    """Deliver due messages, one transaction per message. Returns counts of
+    sent, retried and failed messages."""
+    channels = _channels(crm)
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    done = 0
+    while limit is None or done < limit:
+        with crm.unit_of_work() as uow:
+            message = _claim(uow)
+            if message is None:
+                break
+            deliver = channels.get(message.channel)
+            try:
+                if deliver is None:
+                    raise LookupError(f"no outbox channel {message.channel!r} is installed")
+                deliver(message)
+            except Exception as error:  # a channel's failure is recorded and retried
+                attempts = message.attempts + 1
+                final = attempts >= MAX_ATTEMPTS
+                uow.execute(update(outbox).where(outbox.c.id == message.id).values(
+                    attempts=attempts, error=f"{type(error).__name__}: {error}",
+                    status="failed" if final else "pending",
+                    next_attempt_at=uow.now + timedelta(seconds=30 * 2 ** attempts),
+                ))
+                counts["failed" if final else "retry"] += 1
+            else:
+                uow.execute(update(outbox).where(outbox.c.id == message.id).values(
+                    status="sent", sent_at=uow.now, attempts=message.attempts + 1, error=None))
+                counts["sent"] += 1
+        done += 1
+    return counts
+
+
+def _claim(uow: "UnitOfWork") -> OutboxMessage | None:
+    query = (
+        select(outbox)
+        .where(outbox.c.status == "pending", or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= uow.now))
+        .order_by(outbox.c.id)
+        .limit(1)
+    )
+    if uow.connection.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    row = uow.execute(query).mappings().first()
+    return None if row is None else from_row(OutboxMessage, row)
+
+
+def _channels(crm: "CRM") -> dict[str, Callable[[OutboxMessage], None]]:
+    found: dict[str, Callable[[OutboxMessage], None]] = {"file": lambda m: write_to_directory(Path(crm.config.outbox_dir), m)}
+    found.update({name: deliver for name, (_plugin, deliver) in crm.plugins.registrations.outbox_channels.items()})
+    return found
+
+
+def write_to_directory(directory: Path, message: OutboxMessage) -> None:
+    """The development channel: one JSON file per message."""
+    directory.mkdir(parents=True, exist_ok=True)
+    data = {k: v for k, v in vars(message).items()}
+    (directory / f"{message.id:08d}.json").write_text(json.dumps(jsonable(data), ensure_ascii=False, indent=2), encoding="utf-8")

@@ -1,0 +1,54 @@
+"""Between table rows and domain objects."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Mapping, TypeVar
+
+import attrs
+
+T = TypeVar("T")
+
+
+def from_row(cls: type[T], row: Mapping[str, Any]) -> T:
+    """Build a domain object from a stored row without re-validating it:
+    what is in the database was validated on the way in."""
+    obj = object.__new__(cls)
+    values = obj.__dict__
+    for attribute in attrs.fields(cls):
+        if attribute.name in row:
+            values[attribute.name] = row[attribute.name]
+        elif isinstance(attribute.default, attrs.Factory):
+            values[attribute.name] = attribute.default.factory()
+        else:
+            values[attribute.name] = attribute.default
+    return obj
+
+
+def to_row(obj: Any, columns: Any) -> dict[str, Any]:
+    """The attributes of ``obj`` that are columns of the table."""
+    names = set(columns.keys())
+    return {name: value for name, value in attrs.asdict(obj, recurse=False).items() if name in names}
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: dates as ISO text, decimals as text, tuples as lists."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def diff(before: Any, after: Any, fields: tuple[str, ...]) -> dict[str, tuple[Any, Any]]:
+    """``{field: (before, after)}`` for the fields whose values differ."""
+    return {
+        name: (getattr(before, name), getattr(after, name))
+        for name in fields
+        if getattr(before, name) != getattr(after, name)
+    }
