@@ -37,6 +37,7 @@ _EXPORTS = {
     "PermissionDenied": "crmcore.errors",
     "Conflict": "crmcore.errors",
     "PluginError": "crmcore.errors",
+    "HookFailed": "crmcore.errors",
     "metadata": "crmcore.storage.tables",
     "Id": "crmcore.storage.types",
     "Json": "crmcore.storage.types",
@@ -47,6 +48,8 @@ _EXPORTS = {
     "utcnow": "crmcore.clock",
     "jsonable": "crmcore.storage.rows",
     "from_row": "crmcore.storage.rows",
+    "CLIState": "crmcore.cli.context",
+    "pass_state": "crmcore.cli.context",
 }
 
 __all__ = ["hookimpl", *_EXPORTS]
@@ -63,13 +66,14 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from crmcore.app import CRM
+    from crmcore.cli.context import CLIState, pass_state
     from crmcore.clock import utcnow
     from crmcore.config import Config
     from crmcore.domain.activities import Activity, ActivityType
     from crmcore.domain.customers import Contact, Customer
     from crmcore.domain.organisation import Department, Role, User
     from crmcore.domain.outbox import OutboxMessage
-    from crmcore.errors import Conflict, CRMError, NotFound, PermissionDenied, PluginError, ValidationError
+    from crmcore.errors import Conflict, CRMError, HookFailed, NotFound, PermissionDenied, PluginError, ValidationError
     from crmcore.panels import Panel
     from crmcore.phones import mask_phone, normalise_phone
     from crmcore.storage.rows import from_row, jsonable

@@ -40,3 +40,13 @@ class Conflict(CRMError):
 
 class PluginError(CRMError):
     """A plugin failed to load or register."""
+
+
+class HookFailed(CRMError):
+    """A plugin's hook raised something other than a CRMError; the operation
+    was rolled back. ``plugin`` names the plugin when it can be told."""
+
+    def __init__(self, hook: str, plugin: str | None, error: BaseException):
+        self.hook, self.plugin, self.error = hook, plugin, error
+        who = f"plugin {plugin!r}" if plugin else "a plugin"
+        super().__init__(f"{who} failed in {hook}: {type(error).__name__}: {error} (nothing was saved)")

@@ -169,6 +169,22 @@ class PluginRegistry:
         plugin = self.infos[name].plugin
         return sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [])
 
+    def plugin_of_traceback(self, traceback: Any) -> str | None:
+        """The plugin whose code raised, judged by the innermost frame that
+        belongs to a plugin's package."""
+        packages = {}
+        for info in self.loaded:
+            module = getattr(info.plugin, "__name__", None) or type(info.plugin).__module__
+            packages[module.split(".")[0]] = info.name
+        found = None
+        while traceback is not None:
+            module = traceback.tb_frame.f_globals.get("__name__", "")
+            top = module.split(".")[0]
+            if top in packages and top != "crmcore":
+                found = packages[top]
+            traceback = traceback.tb_next
+        return found
+
     def requirers_of(self, name: str) -> list[str]:
         return [info.name for info in self.loaded if name in info.requires]
 

@@ -60,12 +60,13 @@ def status(engine: Engine, version_locations: Iterable[Path]) -> list[BranchStat
     with engine.connect() as connection:
         script = ScriptDirectory.from_config(_config(connection, version_locations))
         current = set(MigrationContext.configure(connection).get_current_heads())
+    # a head that depends on another branch implies that branch's revisions
+    applied = {rev.revision for head in current for rev in script.iterate_revisions(head, "base")}
     result = []
     for head in sorted(script.get_heads()):
-        branch = _branch_of(script, head)
-        lineage = {rev.revision for rev in script.iterate_revisions(head, "base")}
-        at = next((rev for rev in current if rev in lineage), None)
-        result.append(BranchStatus(branch=branch, current=at, head=head))
+        lineage = [rev.revision for rev in script.iterate_revisions(head, "base")]
+        at = next((rev for rev in lineage if rev in applied), None)
+        result.append(BranchStatus(branch=_branch_of(script, head), current=at, head=head))
     return result
 
 

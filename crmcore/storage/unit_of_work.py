@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from crmcore.clock import utcnow
 from crmcore.domain.organisation import SYSTEM, User
-from crmcore.errors import CRMError, PermissionDenied, ValidationError
+from crmcore.errors import CRMError, HookFailed, PermissionDenied, ValidationError
 
 if TYPE_CHECKING:
     from crmcore.app import CRM
@@ -124,6 +124,10 @@ class UnitOfWork:
         self._firing.add(entity)
         try:
             return getattr(self.hook, hook_name)(uow=self, **kwargs)
+        except CRMError:
+            raise
+        except Exception as error:
+            raise HookFailed(hook_name, self.crm.plugins.plugin_of_traceback(error.__traceback__), error) from error
         finally:
             self._firing.discard(entity)
 

@@ -1,0 +1,402 @@
+"""The testing kit: a pytest plugin for crmcore and for plugin authors.
+
+Registered through the ``pytest11`` entry point, so any test run in an
+environment with crmcore installed has these fixtures:
+
+``crm``
+    A fresh, initialised CRM on its own database, with no installed plugin
+    loaded except those named by the ``crm_plugins`` fixture (override it:
+    ``@pytest.fixture def crm_plugins(): return ["membership"]``). SQLite by
+    default; PostgreSQL when ``CRM_TEST_DATABASE_URL`` is set. Every test gets
+    its own database, created from a migrated template and dropped afterwards.
+``register_plugin``
+    ``register_plugin(obj, name="...")`` registers a throwaway plugin for one
+    test (its migrations are applied) and unregisters it afterwards.
+``as_user``
+    ``as_user("alice", permissions=[...], department="上海分公司")`` creates a
+    user with a role holding those permissions; returns the username.
+``cli``
+    ``cli("customer", "add", "--name", "张伟", as_="alice", json=True)`` runs
+    the ``crm`` command against the test's CRM; the result has ``exit_code``,
+    ``stdout``, ``stderr`` and ``json``.
+``make``
+    Factories: ``make.customer(**fields)``, ``make.contact(customer_id, ...)``,
+    ``make.activity(customer_id, ...)``.
+
+:class:`PluginConformance` is a test base any plugin's tests can subclass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import pytest
+
+if TYPE_CHECKING:
+    from crmcore.app import CRM
+
+TEST_DATABASE_ENV = "CRM_TEST_DATABASE_URL"
+_counter = itertools.count()
+
+
+# ---------------------------------------------------------------------------
+# Databases
+# ---------------------------------------------------------------------------
+
+
+class TestDatabases:
+    """Fresh databases for tests, each a copy of a migrated template.
+
+    Templates are made once per set of plugins and migration folders; on
+    PostgreSQL they are databases created ``TEMPLATE`` from, on SQLite files
+    that are copied. Everything made here is dropped at the end.
+    """
+
+    __test__ = False
+
+    def __init__(self, base_url: str | None, directory: Path):
+        from crmcore.storage.engine import normalise_url
+
+        self.base_url = normalise_url(base_url) if base_url else None
+        self.directory = directory
+        self.token = uuid.uuid4().hex[:8]
+        self.templates: dict[str, str] = {}
+        self.created: list[str] = []
+
+    @property
+    def is_postgres(self) -> bool:
+        return bool(self.base_url and self.base_url.startswith("postgresql"))
+
+    def template_for(self, crm_factory: Callable[[str], "CRM"], key: str) -> str:
+        template = self.templates.get(key)
+        if template is None:
+            template = self._new_url(f"tpl_{hashlib.sha1(key.encode()).hexdigest()[:10]}")
+            crm = crm_factory(template)
+            try:
+                from crmcore.bootstrap import initialise
+
+                initialise(crm)
+            finally:
+                crm.close()
+            self.templates[key] = template
+        return template
+
+    def fresh(self, template: str) -> str:
+        url = self._new_url(f"t{next(_counter)}")
+        if self.is_postgres:
+            self._admin(f'CREATE DATABASE "{_database_name(url)}" TEMPLATE "{_database_name(template)}"')
+        else:
+            shutil.copyfile(_sqlite_path(template), _sqlite_path(url))
+        return url
+
+    def drop(self, url: str) -> None:
+        if self.is_postgres:
+            self._admin(f'DROP DATABASE IF EXISTS "{_database_name(url)}" WITH (FORCE)')
+        else:
+            for suffix in ("", "-wal", "-shm"):
+                Path(_sqlite_path(url) + suffix).unlink(missing_ok=True)
+
+    def drop_all(self) -> None:
+        for url in self.templates.values():
+            self.drop(url)
+        self.templates.clear()
+
+    def _new_url(self, suffix: str) -> str:
+        if self.is_postgres:
+            from sqlalchemy.engine import make_url
+
+            name = f"crmtest_{self.token}_{os.getpid()}_{suffix}"
+            if suffix.startswith("tpl"):
+                self._admin(f'CREATE DATABASE "{name}"')
+            return make_url(self.base_url).set(database=name).render_as_string(hide_password=False)
+        return f"sqlite:///{self.directory / f'crm_{suffix}.db'}"
+
+    def _admin(self, sql: str) -> None:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.base_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                connection.execute(text(sql))
+        finally:
+            engine.dispose()
+
+
+def _database_name(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).database
+
+
+def _sqlite_path(url: str) -> str:
+    return url.removeprefix("sqlite:///")
+
+
+@pytest.fixture(scope="session")
+def crm_test_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
+    databases = TestDatabases(os.environ.get(TEST_DATABASE_ENV) or None, tmp_path_factory.mktemp("crm-databases"))
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture
+def crm_plugins() -> list[str]:
+    """Installed plugins the ``crm`` fixture loads; none by default."""
+    return []
+
+
+def open_test_crm(url: str, plugins: list[str], outbox_dir: Path | None = None) -> "CRM":
+    """A CRM with exactly these installed plugins (and what they require),
+    ignoring the environment's plugin settings."""
+    from crmcore.app import CRM
+    from crmcore.config import Config
+
+    config = Config(database_url=url, outbox_dir=str(outbox_dir or Path.cwd() / "outbox"))
+    crm = CRM.open(url, plugins=plugins, config=config)
+    broken = {name: info.error for name, info in crm.plugins.infos.items() if info.error}
+    missing = [name for name in plugins if name not in crm.plugins.infos]
+    if broken or missing:
+        crm.close()
+        pytest.fail(f"plugins not loaded: {broken or ''} {('not installed: ' + ', '.join(missing)) if missing else ''}")
+    return crm
+
+
+@pytest.fixture
+def crm(crm_test_databases: TestDatabases, crm_plugins: list[str]) -> Iterator["CRM"]:
+    """A fresh, initialised CRM on its own database."""
+    outbox_dir = crm_test_databases.directory / "outbox"
+    template = crm_test_databases.template_for(lambda url: open_test_crm(url, crm_plugins, outbox_dir), "|".join(sorted(crm_plugins)))
+    url = crm_test_databases.fresh(template)
+    instance = open_test_crm(url, crm_plugins, outbox_dir)
+    try:
+        yield instance
+    finally:
+        instance.close()
+        crm_test_databases.drop(url)
+
+
+@pytest.fixture
+def register_plugin(crm: "CRM") -> Iterator[Callable[..., Any]]:
+    """Register a throwaway plugin object for one test."""
+    names: list[str] = []
+
+    def register(plugin: Any, name: str | None = None, **kwargs: Any) -> Any:
+        name = name or getattr(plugin, "__name__", None) or f"test_plugin_{len(names)}"
+        crm.plugins.register(plugin, name, **kwargs)
+        names.append(name)
+        if any(owner == name for owner, _ in crm.plugins.registrations.migrations):
+            crm.upgrade()
+        return plugin
+
+    yield register
+    for name in reversed(names):
+        crm.plugins.unregister(name)
+
+
+@pytest.fixture
+def as_user(crm: "CRM") -> Callable[..., str]:
+    """Create a user acting with the given permissions; returns the username."""
+
+    def make_user(username: str, *, permissions: list[str] | tuple[str, ...] = ("customers.view", "customers.edit"),
+                  department: str | None = None, parent: str | None = None) -> str:
+        with crm.unit_of_work() as uow:
+            if department and uow.departments.find(department) is None:
+                uow.departments.add(department, parent=parent)
+            role = f"role_{username}"
+            uow.roles.add(role, permissions)
+            uow.users.add(username, department=department, roles_=[role])
+        return username
+
+    return make_user
+
+
+class CLIResult:
+    def __init__(self, result: Any):
+        self.exit_code: int = result.exit_code
+        self.stdout: str = result.stdout
+        self.stderr: str = result.stderr
+        self.output: str = result.output
+        self.exception = result.exception
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    def __repr__(self) -> str:
+        return f"<CLIResult exit={self.exit_code} stdout={self.stdout[:200]!r} stderr={self.stderr[:300]!r}>"
+
+
+def run_cli(crm: "CRM", *args: str, as_: str | None = None, json: bool = False, input: str | None = None) -> CLIResult:
+    """Run ``crm ARGS`` against ``crm``, in-process."""
+    from click.testing import CliRunner
+
+    from crmcore.cli import cli as command
+    from crmcore.cli.context import CLIState
+
+    options = [*(["--as", as_] if as_ else []), *(["--json"] if json else [])]
+    result = CliRunner().invoke(command, [*options, *map(str, args)], obj=CLIState(crm=crm), input=input, catch_exceptions=True)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return CLIResult(result)
+
+
+@pytest.fixture
+def cli(crm: "CRM") -> Callable[..., CLIResult]:
+    """``cli("customer", "list", as_="alice", json=True)``."""
+
+    def invoke(*args: str, as_: str | None = None, json: bool = False, input: str | None = None) -> CLIResult:
+        return run_cli(crm, *args, as_=as_, json=json, input=input)
+
+    return invoke
+
+
+class Factories:
+    """Quick, valid records; override any field."""
+
+    def __init__(self, crm: "CRM"):
+        self.crm = crm
+        self._numbers = itertools.count(1)
+
+    def customer(self, *, actor: str | None = None, **fields: Any) -> Any:
+        n = next(self._numbers)
+        fields.setdefault("name", f"测试客户{n}")
+        fields.setdefault("phones", [f"139{n:08d}"])
+        with self.crm.unit_of_work(actor=actor) as uow:
+            return uow.customers.create(**fields)
+
+    def contact(self, customer_id: int, *, actor: str | None = None, **fields: Any) -> Any:
+        fields.setdefault("name", f"联系人{next(self._numbers)}")
+        with self.crm.unit_of_work(actor=actor) as uow:
+            return uow.contacts.add(customer_id, **fields)
+
+    def activity(self, customer_id: int, type: str = "note", *, actor: str | None = None, **fields: Any) -> Any:
+        fields.setdefault("subject", f"{type} {next(self._numbers)}")
+        if type == "purchase":
+            fields.setdefault("amount", "100")
+        with self.crm.unit_of_work(actor=actor) as uow:
+            return uow.activities.log(customer_id, type=type, **fields)
+
+
+@pytest.fixture
+def make(crm: "CRM") -> Factories:
+    return Factories(crm)
+
+
+# ---------------------------------------------------------------------------
+# Conformance
+# ---------------------------------------------------------------------------
+
+
+class PluginConformance:
+    """Checks every plugin should pass. Subclass it in the plugin's tests::
+
+        from crmcore.testing import PluginConformance
+
+        class TestMembershipConformance(PluginConformance):
+            plugin_name = "membership"
+    """
+
+    plugin_name: str = ""
+    #: Extra variables the plugin's templates need to render in
+    #: ``test_templates_render`` (a customer and ``crm`` are always given).
+    template_context: dict[str, Any] = {}
+
+    @pytest.fixture
+    def crm_plugins(self) -> list[str]:
+        return [self.plugin_name]
+
+    def _info(self, crm: "CRM") -> Any:
+        info = crm.plugins.infos.get(self.plugin_name)
+        assert info is not None, f"plugin {self.plugin_name!r} is not installed (entry point in 'crm.plugins')"
+        return info
+
+    def test_plugin_loads_without_error(self, crm: "CRM") -> None:
+        info = self._info(crm)
+        assert info.error is None, info.error
+        assert info.version and info.version != "0", "the distribution declares a version"
+        assert info.description, "the distribution declares a summary (description)"
+
+    def test_hookimpls_match_specs(self, crm: "CRM") -> None:
+        info = self._info(crm)
+        for caller in crm.plugins.pm.get_hookcallers(info.plugin) or []:
+            assert caller.spec is not None, f"{caller.name} has no hookspec"
+            for impl in caller.get_hookimpls():
+                if impl.plugin is info.plugin:
+                    unknown = set(impl.argnames) - set(caller.spec.argnames)
+                    assert not unknown, f"{caller.name} takes unknown arguments {unknown}"
+
+    def _tables_of_branch(self, crm: "CRM") -> tuple[set[str], set[str]]:
+        """(tables before, tables after downgrading the plugin's branch)."""
+        from sqlalchemy import inspect
+
+        from crmcore.storage import migrations
+
+        before = set(inspect(crm.engine).get_table_names())
+        migrations.downgrade(crm.engine, crm.version_locations, f"{self.plugin_name}@base")
+        return before, set(inspect(crm.engine).get_table_names())
+
+    def _has_migrations(self, crm: "CRM") -> bool:
+        return any(owner == self.plugin_name for owner, _ in crm.plugins.registrations.migrations)
+
+    def test_migrations_upgrade_and_downgrade_cleanly(self, crm: "CRM") -> None:
+        from sqlalchemy import inspect
+
+        if not self._has_migrations(crm):
+            pytest.skip("the plugin has no migrations")
+        before, after_down = self._tables_of_branch(crm)
+        assert after_down < before, "the plugin's migrations create tables, and its downgrade drops them"
+        crm.upgrade()
+        assert set(inspect(crm.engine).get_table_names()) == before, "upgrading again restores every table"
+
+    def test_tables_are_prefixed_with_plugin_name(self, crm: "CRM") -> None:
+        if not self._has_migrations(crm):
+            pytest.skip("the plugin has no migrations")
+        before, after_down = self._tables_of_branch(crm)
+        foreign = sorted(t for t in before - after_down if not t.startswith(f"{self.plugin_name}_"))
+        assert not foreign, f"tables not prefixed with {self.plugin_name}_: {foreign}"
+
+    def test_commands_have_help(self, crm: "CRM") -> None:
+        import click
+
+        commands = [command for owner, command in crm.plugins.registrations.commands if owner == self.plugin_name]
+        if not commands:
+            pytest.skip("the plugin has no commands")
+
+        def walk(command: click.Command, path: list[str]) -> Iterator[tuple[list[str], click.Command]]:
+            yield path, command
+            if isinstance(command, click.Group):
+                for name, sub in command.commands.items():
+                    yield from walk(sub, [*path, name])
+
+        for command in commands:
+            for path, each in walk(command, [command.name]):
+                assert (each.help or each.short_help or "").strip(), f"`crm {' '.join(path)}` has no help text"
+                result = run_cli(crm, *path, "--help")
+                assert result.exit_code == 0, result
+
+    def test_templates_render(self, crm: "CRM") -> None:
+        import jinja2
+
+        directories = [path for owner, path in crm.plugins.registrations.templates if owner == self.plugin_name]
+        if not directories:
+            pytest.skip("the plugin has no templates")
+        environment = crm.templates
+        names = [name for name in environment.list_templates() if name.startswith(f"{self.plugin_name}/")]
+        assert names, "the registered template folder holds templates"
+        with crm.unit_of_work() as uow:
+            customer = uow.customers.create(name="模板测试", phones=["13800000001"], emails=["t@example.com"])
+        lenient = environment.overlay(undefined=jinja2.ChainableUndefined)
+        for name in names:
+            lenient.get_template(name).render(**{"customer": customer, "crm": crm, **self.template_context})
+
+    def test_permissions_are_namespaced(self, crm: "CRM") -> None:
+        declared = [code for code, (owner, _) in crm.plugins.registrations.permissions.items() if owner == self.plugin_name]
+        for code in declared:
+            assert code.startswith(f"{self.plugin_name}."), f"permission {code!r} is not prefixed {self.plugin_name}."

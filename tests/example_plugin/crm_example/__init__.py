@@ -1,0 +1,1 @@
+"""A stamp card: every visit earns the customer a stamp."""
