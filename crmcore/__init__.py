@@ -48,6 +48,10 @@ _EXPORTS = {
     "utcnow": "crmcore.clock",
     "jsonable": "crmcore.storage.rows",
     "from_row": "crmcore.storage.rows",
+    "bar_chart": "crmcore.charts",
+    "funnel_chart": "crmcore.charts",
+    "grid_chart": "crmcore.charts",
+    "save_chart": "crmcore.charts",
     "CLIState": "crmcore.cli.context",
     "pass_state": "crmcore.cli.context",
 }
@@ -66,6 +70,7 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from crmcore.app import CRM
+    from crmcore.charts import bar_chart, funnel_chart, grid_chart, save_chart
     from crmcore.cli.context import CLIState, pass_state
     from crmcore.clock import utcnow
     from crmcore.config import Config

@@ -10,7 +10,9 @@ CRM_BLOCK_PLUGINS      comma-separated blocklist
 CRM_STRICT_PLUGINS     ``1``: a broken plugin stops the CRM
 CRM_TRACE_HOOKS        ``1``: log every hook call to stderr
 CRM_TIMEZONE           display zone (default Asia/Shanghai)
-CRM_OUTBOX_DIR         where the ``file`` outbox channel writes
+CRM_OUTBOX_DIR         where the development file channels write
+CRM_SMTP_URL           ``smtp://user:pass@host:587``: real e-mail delivery
+CRM_SMTP_SENDER        From address of e-mails (default crm@localhost)
 =====================  ===============================================
 """
 
@@ -41,6 +43,8 @@ class Config:
     trace_hooks: bool = False
     timezone: str = DEFAULT_ZONE
     outbox_dir: str = "outbox"
+    smtp_url: str | None = None
+    smtp_sender: str = "crm@localhost"
     extra: dict = field(factory=dict)
 
     @classmethod
@@ -72,4 +76,6 @@ class Config:
             config.trace_hooks = True
         config.timezone = env.get("CRM_TIMEZONE", config.timezone)
         config.outbox_dir = env.get("CRM_OUTBOX_DIR", config.outbox_dir)
+        config.smtp_url = env.get("CRM_SMTP_URL", data.get("smtp_url"))
+        config.smtp_sender = env.get("CRM_SMTP_SENDER", data.get("smtp_sender", config.smtp_sender))
         return config

@@ -101,3 +101,52 @@ def test_chinese_text_round_trips(crm, make):
     with crm.unit_of_work() as uow:
         stored = uow.customers.get(customer.id)
     assert (stored.name, stored.address, stored.tags) == ("上海明源地产有限公司", "上海市浦东新区世纪大道１００号", ["重点客户"])
+
+
+def test_merge_moves_contacts_and_activities_unites_channels_and_cancels_the_other(crm, make):
+    keep = make.customer(name="张伟", phones=["13800138000"], tags=["vip"])
+    other = make.customer(name="张伟", phones=["13900139000"], emails=["zw@example.com"], tags=["老客户"], city="上海")
+    contact = make.contact(other.id, name="李娜", phones=["13700137000"])
+    activity = make.activity(other.id, "visit")
+    with crm.unit_of_work() as uow:
+        merged = uow.customers.merge(keep.id, other.id)
+    assert merged.phones == ["13800138000", "13900139000"] and merged.tags == ["vip", "老客户"] and merged.city == "上海"
+    with crm.unit_of_work() as uow:
+        assert uow.contacts.get(contact.id).customer_id == keep.id
+        assert uow.activities.get(activity.id).customer_id == keep.id
+        gone = uow.customers.get(other.id)
+        assert (gone.active, gone.merged_into_id) == (False, keep.id)
+        assert [c.id for c in uow.customers.find_by_phone("13700137000")] == [keep.id]
+        assert [c.id for c in uow.customers.find_by_phone("13900139000")] == [keep.id]
+        assert uow.audit.for_entity("customer", keep.id)[-1].action == "merge"
+
+
+def test_merge_fires_the_merged_hook_once_and_a_failing_hook_undoes_it(crm, make, register_plugin):
+    from crmcore import HookFailed, hookimpl
+
+    calls = []
+
+    class Plugin:
+        @hookimpl
+        def crm_customer_merged(self, kept, merged):
+            calls.append((kept.id, merged.id))
+            if merged.name == "坏":
+                raise RuntimeError("cannot move records")
+
+    register_plugin(Plugin(), "mover")
+    keep, other, bad = make.customer(), make.customer(), make.customer(name="坏")
+    with crm.unit_of_work() as uow:
+        uow.customers.merge(keep.id, other.id)
+    with pytest.raises(HookFailed), crm.unit_of_work() as uow:
+        uow.customers.merge(keep.id, bad.id)
+    with crm.unit_of_work() as uow:
+        assert uow.customers.get(bad.id).active
+    assert calls == [(keep.id, other.id), (keep.id, bad.id)]
+
+
+def test_a_merged_customer_cannot_be_restored(crm, make):
+    keep, other = make.customer(), make.customer()
+    with crm.unit_of_work() as uow:
+        uow.customers.merge(keep.id, other.id)
+    with crm.unit_of_work() as uow, pytest.raises(Conflict, match="was merged into"):
+        uow.customers.restore(other.id)

@@ -232,6 +232,18 @@ def customer_restore(state: CLIState, customer_id: int) -> None:
     state.emit({"id": customer_id, "active": True}, text=f"restored customer {customer_id}")
 
 
+@customer.command("merge")
+@click.argument("keep_id", type=int)
+@click.argument("other_id", type=int)
+@pass_state
+def customer_merge(state: CLIState, keep_id: int, other_id: int) -> None:
+    """Merge customer OTHER into KEEP: contacts, activities and every plugin's
+    records move to KEEP; OTHER is cancelled, pointing to KEEP."""
+    with state.uow() as uow:
+        uow.customers.merge(keep_id, other_id)
+    state.emit({"kept": keep_id, "merged": other_id}, text=f"merged customer {other_id} into {keep_id}")
+
+
 # -- contacts ---------------------------------------------------------------------
 
 DECISION_ROLES = {"decision_maker": "decision_maker", "决策者": "decision_maker", "user": "user", "使用者": "user",

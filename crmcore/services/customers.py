@@ -11,7 +11,7 @@ from crmcore.errors import Conflict, NotFound, ValidationError
 from crmcore.phones import try_normalise_phone
 from crmcore.search import name_keys
 from crmcore.storage.rows import diff, from_row, to_row
-from crmcore.storage.tables import customer_emails, customer_phones, customer_tags, customers
+from crmcore.storage.tables import activities, contacts, customer_emails, customer_phones, customer_tags, customers
 
 if TYPE_CHECKING:
     from crmcore.storage.unit_of_work import UnitOfWork
@@ -103,6 +103,44 @@ class CustomerService:
         self.uow.audit.record(ENTITY, customer_id, "restore", {"active": (False, True)})
         self.uow.fire("crm_customer_restored", (ENTITY, customer_id), customer=customer)
         return customer
+
+    def merge(self, keep_id: int, other_id: int) -> Customer:
+        """Merge ``other`` into ``keep`` (客户资料的归并): contacts, activities
+        and, through ``crm_customer_merged``, every plugin's records move to
+        ``keep``; ``keep`` gets the union of phones, e-mails and tags and any
+        field it lacks; ``other`` is cancelled, pointing to ``keep``."""
+        self.uow.require("customers.merge")
+        if keep_id == other_id:
+            raise ValidationError.field("other", "cannot merge a customer into itself")
+        kept, other = self.get(keep_id), self.get(other_id)
+        for customer in (kept, other):
+            if not customer.active:
+                raise Conflict(f"customer {customer.id} is cancelled; restore it before merging")
+        filled = {
+            name: getattr(other, name) for name in CUSTOMER_EDITABLE
+            if name not in ("code", "kind", "name", "phones", "emails", "tags", "custom", "level", "status", "stage", "owner_id", "department_id")
+            and getattr(kept, name) in (None, "", False) and getattr(other, name) not in (None, "", False)
+        }
+        filled["phones"] = [*kept.phones, *(p for p in other.phones if p not in kept.phones)]
+        filled["emails"] = [*kept.emails, *(e for e in other.emails if e not in kept.emails)]
+        filled["tags"] = [*kept.tags, *(t for t in other.tags if t not in kept.tags)]
+        filled["custom"] = {**other.custom, **kept.custom}
+        with self.uow.quiet((ENTITY, keep_id)):
+            kept = self.update(keep_id, **filled)
+        for table in (contacts, activities):
+            self.uow.execute(update(table).where(table.c.customer_id == other_id).values(customer_id=keep_id))
+        for table in (customer_phones, customer_emails):
+            self.uow.execute(update(table).where(table.c.customer_id == other_id, table.c.contact_id.isnot(None)).values(customer_id=keep_id))
+            self.uow.execute(delete(table).where(table.c.customer_id == other_id))
+        self.uow.execute(delete(customer_tags).where(customer_tags.c.customer_id == other_id))
+        self.uow.fire("crm_customer_merged", (ENTITY, keep_id), kept=kept, merged=other)
+        self.uow.execute(
+            update(customers).where(customers.c.id == other_id)
+            .values(active=False, cancelled_at=self.uow.now, merged_into_id=keep_id, updated_at=self.uow.now)
+        )
+        self.uow.audit.record(ENTITY, keep_id, "merge", {"merged": other_id, "merged_name": other.name})
+        self.uow.audit.record(ENTITY, other_id, "merged_into", {"into": keep_id, "active": (True, False)})
+        return kept
 
     def _set_active(self, customer: Customer, active: bool) -> Customer:
         cancelled_at = None if active else self.uow.now

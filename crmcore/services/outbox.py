@@ -8,9 +8,7 @@ A failed delivery is retried with exponential backoff, up to MAX_ATTEMPTS.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import insert, or_, select, update
@@ -119,13 +117,9 @@ def _claim(uow: "UnitOfWork") -> OutboxMessage | None:
 
 
 def _channels(crm: "CRM") -> dict[str, Callable[[OutboxMessage], None]]:
-    found: dict[str, Callable[[OutboxMessage], None]] = {"file": lambda m: write_to_directory(Path(crm.config.outbox_dir), m)}
+    """The core's channels, replaced or extended by plugins' channels."""
+    from crmcore.channels import core_channels
+
+    found = core_channels(crm)
     found.update({name: deliver for name, (_plugin, deliver) in crm.plugins.registrations.outbox_channels.items()})
     return found
-
-
-def write_to_directory(directory: Path, message: OutboxMessage) -> None:
-    """The development channel: one JSON file per message."""
-    directory.mkdir(parents=True, exist_ok=True)
-    data = {k: v for k, v in vars(message).items()}
-    (directory / f"{message.id:08d}.json").write_text(json.dumps(jsonable(data), ensure_ascii=False, indent=2), encoding="utf-8")

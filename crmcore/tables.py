@@ -1,0 +1,20 @@
+"""The core's tables, for plugins' read queries and foreign keys.
+
+Change core data through the services (``uow.customers`` …), never by
+writing these tables directly: the services validate, audit and fire hooks.
+Restrict customer queries to the actor's scope with ``uow.customers.scope``.
+"""
+
+from crmcore.storage.tables import (  # noqa: F401
+    activities,
+    audit_log,
+    contacts,
+    customer_emails,
+    customer_phones,
+    customer_tags,
+    customers,
+    departments,
+    metadata,
+    outbox,
+    users,
+)
