@@ -19,10 +19,15 @@ def smtp_server():
         def handle_message(self, message):
             received.append(message)
 
-    controller = Controller(Collect(), hostname="127.0.0.1", port=0)
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        yield f"smtp://127.0.0.1:{controller.server.sockets[0].getsockname()[1]}", received
+        yield f"smtp://127.0.0.1:{port}", received
     finally:
         controller.stop()
 
