@@ -1,6 +1,7 @@
 """The core's outbox channels: real SMTP e-mail, file channels, SVG charts."""
 
 import xml.etree.ElementTree as ElementTree
+from email.header import decode_header, make_header
 
 import pytest
 
@@ -40,7 +41,7 @@ def test_email_messages_are_sent_through_the_configured_smtp_server(crm, smtp_se
     assert deliver_pending(crm) == {"sent": 1, "retry": 0, "failed": 0}
     (message,) = received
     assert message["To"] == "zhangwei@example.com" and message["From"] == "crm@example.com"
-    assert message["Subject"] == "春季特惠" and "张伟，您好！" in message.get_payload(decode=True).decode("utf-8")
+    assert str(make_header(decode_header(message["Subject"]))) == "春季特惠" and "张伟，您好！" in message.get_payload(decode=True).decode("utf-8")
 
 
 def test_without_smtp_email_and_sms_go_to_development_files(crm, tmp_path):
