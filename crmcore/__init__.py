@@ -48,6 +48,10 @@ _EXPORTS = {
     "utcnow": "crmcore.clock",
     "jsonable": "crmcore.storage.rows",
     "from_row": "crmcore.storage.rows",
+    "customer_view": "crmcore.presenting",
+    "contact_view": "crmcore.presenting",
+    "activity_view": "crmcore.presenting",
+    "customer_panels": "crmcore.presenting",
     "bar_chart": "crmcore.charts",
     "funnel_chart": "crmcore.charts",
     "grid_chart": "crmcore.charts",
@@ -80,6 +84,7 @@ if TYPE_CHECKING:
     from crmcore.domain.outbox import OutboxMessage
     from crmcore.errors import Conflict, CRMError, HookFailed, NotFound, PermissionDenied, PluginError, ValidationError
     from crmcore.panels import Panel
+    from crmcore.presenting import activity_view, contact_view, customer_panels, customer_view
     from crmcore.phones import mask_phone, normalise_phone
     from crmcore.storage.rows import from_row, jsonable
     from crmcore.storage.tables import metadata
