@@ -1,42 +1,94 @@
-"""Search keys for customer names: full pinyin and initials of Chinese names,
-so ``zw`` and ``zhangwei`` find 张伟."""
+"""Finding customers by name: Chinese substrings of any length, pinyin and
+its initials, Latin words.
+
+Each customer carries ``search_text``: its name as tokens, one per Chinese
+character, each Latin word, and the pinyin of the Chinese part — whole,
+syllable by syllable and as initials. ``张伟`` becomes
+``张 伟 zhangwei zw zhang wei``. SQLite indexes the tokens with FTS5
+(``unicode61``), PostgreSQL with a GIN index on ``to_tsvector('simple', …)``.
+A Chinese query becomes a phrase of its characters, so ``张伟`` and ``伟``
+match inside longer names at any length: this avoids FTS5's trigram
+tokenizer, which matches nothing under three characters. A Latin query
+matches tokens by prefix (``zw``, ``zhang``, ``john``).
+
+``name_key`` is the name normalised for duplicate detection: lower case, no
+spaces or punctuation, organisations without legal suffixes.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, literal_column, select, text
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+", re.UNICODE)
+LEGAL_SUFFIXES = (
+    "股份有限公司", "有限责任公司", "集团有限公司", "有限公司", "集团公司", "分公司", "公司", "集团",
+    "co., ltd.", "co.,ltd.", "co. ltd.", "co ltd", "co., ltd", "company limited", "corporation", "limited",
+    "ltd.", "ltd", "inc.", "inc", "llc", "gmbh", "corp.", "corp", "co.",
+)
 
 
-@lru_cache(maxsize=8192)
-def _syllable(char: str) -> str | None:
-    from pypinyin import Style, lazy_pinyin  # imported on first use: it loads large tables
+@lru_cache(maxsize=20000)
+def _syllable(char: str) -> str:
+    from pypinyin import Style, lazy_pinyin  # loaded on first use: large tables
 
-    if not ("\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"):
-        return None
     return lazy_pinyin(char, style=Style.NORMAL)[0]
 
 
-def name_keys(name: str) -> tuple[str, str]:
-    """``("zhangwei", "zw")`` for 张伟; Latin words keep their letters and
-    give their first letters as initials."""
-    full: list[str] = []
-    initials: list[str] = []
-    word = ""
-    for char in name.lower():
-        syllable = _syllable(char)
-        if syllable is not None:
-            if word:
-                full.append(word)
-                initials.append(word[0])
-                word = ""
-            full.append(syllable)
-            initials.append(syllable[0])
-        elif char.isalnum():
-            word += char
-        elif word:
-            full.append(word)
-            initials.append(word[0])
-            word = ""
-    if word:
-        full.append(word)
-        initials.append(word[0])
-    return "".join(full), "".join(initials)
+def _fold(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).lower()
+
+
+def search_tokens(name: str) -> str:
+    """The tokens a name is found by (see the module docstring)."""
+    tokens = _TOKEN.findall(_fold(name))
+    syllables = [_syllable(t) for t in tokens if _CJK.fullmatch(t)]
+    if syllables:
+        tokens += ["".join(syllables), "".join(s[0] for s in syllables), *dict.fromkeys(syllables)]
+    return " ".join(tokens)
+
+
+def name_key(name: str, kind: str = "person") -> str:
+    """The name as compared for duplicates; organisations lose legal suffixes."""
+    key = _fold(name).strip()
+    if kind == "organization":
+        changed = True
+        while changed:
+            changed = False
+            for suffix in LEGAL_SUFFIXES:
+                if key.endswith(suffix) and len(key) > len(suffix):
+                    key = key[: -len(suffix)].rstrip(" ,.")
+                    changed = True
+    return "".join(ch for ch in key if ch.isalnum())
+
+
+def _query_tokens(query: str) -> list[str]:
+    return _TOKEN.findall(_fold(query))
+
+
+def name_matches(dialect: str, query: str, id_column: Any) -> ColumnElement[bool] | None:
+    """A condition on ``id_column`` (customers.id) matching names for ``query``,
+    or None when the query holds nothing to search by."""
+    tokens = _query_tokens(query)
+    if not tokens:
+        return None
+    prefix = not _CJK.fullmatch(tokens[-1])  # the last Latin word may be unfinished
+    if dialect == "postgresql":
+        quoted = [f"'{t}'" for t in tokens]
+        if prefix:
+            quoted[-1] += ":*"
+        expression = " <-> ".join(quoted)
+        from crmcore.storage.tables import customers
+
+        vector = func.to_tsvector(literal_column("'simple'"), func.coalesce(customers.c.search_text, literal_column("''")))
+        return vector.op("@@")(func.to_tsquery(literal_column("'simple'"), expression))
+    phrase = '"' + " ".join(t.replace('"', '""') for t in tokens) + '"'
+    if prefix:
+        phrase += "*"
+    matching = select(literal_column("rowid")).select_from(text("customers_fts")).where(text("customers_fts MATCH :fts_query"))
+    return id_column.in_(matching.params(fts_query=phrase))

@@ -170,44 +170,61 @@ def customer_show(state: CLIState, customer_id: int) -> None:
         show_customer(state, uow, customer_id)
 
 
+def filter_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Filters, sorting and paging shared by ``customer list`` and ``customer search``."""
+    options = [
+        click.option("--level"), click.option("--status"), click.option("--stage"), click.option("--tag"),
+        click.option("--owner", help="Username."),
+        click.option("--department", help="Department name (with the departments below it)."),
+        click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="Custom field equals value."),
+        click.option("--sort", default="id", show_default=True, help="id, name, created or updated; prefix - for descending."),
+        click.option("--limit", default=50, show_default=True),
+        click.option("--offset", default=0, show_default=True),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _filters(uow: Any, options: dict[str, Any]) -> dict[str, Any]:
+    filters = {k: options[k] for k in ("level", "status", "stage", "tag") if options.get(k)}
+    if options.get("owner"):
+        filters["owner_id"] = uow.users.get(options["owner"], field="owner").id
+    if options.get("department"):
+        filters["department_id"] = uow.departments.get(options["department"]).id
+    if options.get("fields"):
+        filters["custom"] = _fields(uow, {"fields": options["fields"]})["custom"]
+    return filters
+
+
 @customer.command("list")
-@click.option("--level")
-@click.option("--status")
-@click.option("--stage")
-@click.option("--tag")
-@click.option("--owner", help="Username.")
-@click.option("--department", help="Department name (its subtree).")
+@filter_options
 @click.option("--cancelled", is_flag=True, help="List cancelled customers instead.")
-@click.option("--limit", default=50, show_default=True)
-@click.option("--offset", default=0)
 @pass_state
-def customer_list(state: CLIState, level: str | None, status: str | None, stage: str | None, tag: str | None,
-                  owner: str | None, department: str | None, cancelled: bool, limit: int, offset: int) -> None:
+def customer_list(state: CLIState, cancelled: bool, sort: str, limit: int, offset: int, **options: Any) -> None:
     """List customers you can see."""
     from crmcore.presenting import customer_view
 
     with state.uow() as uow:
-        found = uow.customers.list(
-            active=not cancelled, level=level, status=status, stage=stage, tag=tag,
-            owner_id=uow.users.get(owner, field="owner").id if owner else None,
-            department_id=uow.departments.get(department).id if department else None,
-            limit=limit, offset=offset,
-        )
+        found = uow.customers.list(active=not cancelled, sort=sort, limit=limit, offset=offset, **_filters(uow, options))
         views = [customer_view(uow, c) for c in found]
     state.emit(views, columns=LIST_COLUMNS)
 
 
 @customer.command("search")
-@click.argument("text")
-@click.option("--limit", default=50, show_default=True)
+@click.argument("text", default="")
+@filter_options
 @click.option("--cancelled", "include_cancelled", is_flag=True, help="Include cancelled customers.")
 @pass_state
-def customer_search(state: CLIState, text: str, limit: int, include_cancelled: bool) -> None:
-    """Find customers by name (or its pinyin), phone in any spelling, e-mail or code."""
+def customer_search(state: CLIState, text: str, include_cancelled: bool, sort: str, limit: int, offset: int, **options: Any) -> None:
+    """Find customers by name (Chinese substring, pinyin, initials), phone in
+    any spelling, e-mail or code, narrowed by the filters."""
     from crmcore.presenting import customer_view
 
     with state.uow() as uow:
-        views = [customer_view(uow, c) for c in uow.customers.search(text, limit=limit, include_cancelled=include_cancelled)]
+        found = uow.customers.search(text, include_cancelled=include_cancelled, sort=sort, limit=limit, offset=offset,
+                                     **_filters(uow, options))
+        views = [customer_view(uow, c) for c in found]
     state.emit(views, columns=LIST_COLUMNS)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import Select, and_, delete, false, insert, or_, select, update
 from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer
 from crmcore.errors import Conflict, NotFound, ValidationError
 from crmcore.phones import try_normalise_phone
-from crmcore.search import name_keys
+from crmcore.search import name_key, name_matches, search_tokens
 from crmcore.storage.rows import diff, from_row, to_row
 from crmcore.storage.tables import activities, contacts, customer_emails, customer_phones, customer_tags, customers
 
@@ -37,7 +37,7 @@ class CustomerService:
         customer.created_at = customer.updated_at = self.uow.now
         row = to_row(customer, customers.c)
         del row["id"]
-        row.update(_name_columns(customer.name))
+        row.update(_name_columns(customer))
         customer.id = self.uow.execute(insert(customers).values(row)).inserted_primary_key[0]
         if not customer.code:
             customer.code = self._generate_code(customer.id)
@@ -71,8 +71,8 @@ class CustomerService:
         changed.updated_at = self.uow.now
         values = {name: getattr(changed, name) for name in delta}
         values["updated_at"] = changed.updated_at
-        if "name" in delta:
-            values.update(_name_columns(changed.name))
+        if "name" in delta or "kind" in delta:
+            values.update(_name_columns(changed))
         self.uow.execute(update(customers).where(customers.c.id == customer_id).values(values))
         if delta.keys() & {"phones", "emails", "tags"}:
             self._write_lookups(changed)
@@ -231,8 +231,15 @@ class CustomerService:
         ids = select(customer_emails.c.customer_id).where(customer_emails.c.email == email.strip().lower())
         return self._fetch(select(customers).where(customers.c.id.in_(ids)).order_by(customers.c.id))
 
-    def list(
+    def list(self, *, active: bool | None = True, sort: str = "id", limit: int = 50, offset: int = 0, **filters: Any) -> list[Customer]:
+        """Customers in the actor's scope, filtered by level, status, stage,
+        tag, owner_id, department_id (its subtree) or custom={name: value}."""
+        query = self._filtered(select(customers), active=active, **filters)
+        return self._fetch(query.order_by(*_ordering(sort)).limit(limit).offset(offset))
+
+    def _filtered(
         self,
+        query: Select,
         *,
         active: bool | None = True,
         level: str | None = None,
@@ -241,10 +248,8 @@ class CustomerService:
         tag: str | None = None,
         owner_id: int | None = None,
         department_id: int | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[Customer]:
-        query = select(customers)
+        custom: dict[str, Any] | None = None,
+    ) -> Select:
         if active is not None:
             query = query.where(customers.c.active.is_(active))
         for kind, value in (("level", level), ("status", status), ("stage", stage)):
@@ -256,30 +261,41 @@ class CustomerService:
             query = query.where(customers.c.owner_id == owner_id)
         if department_id is not None:
             query = query.where(customers.c.department_id.in_(self.uow.departments.subtree(department_id)))
-        return self._fetch(query.order_by(customers.c.id).limit(limit).offset(offset))
+        for name, value in (custom or {}).items():
+            cleaned = self.uow.custom_fields.clean({name: value}).get(name)
+            query = query.where(customers.c.custom[name].as_string() == str(cleaned if not isinstance(cleaned, bool) else str(cleaned).lower()))
+        return query
 
-    def search(self, text: str, *, limit: int = 50, include_cancelled: bool = False) -> list[Customer]:
-        """Find customers by phone (any spelling), e-mail, code, or name
-        substring and pinyin."""
+    def search(
+        self,
+        text: str = "",
+        *,
+        include_cancelled: bool = False,
+        sort: str = "id",
+        limit: int = 50,
+        offset: int = 0,
+        **filters: Any,
+    ) -> list[Customer]:
+        """Customers matching ``text`` — a phone in any spelling, an e-mail, a
+        code, or a name: Chinese substring, pinyin, initials, Latin words — and
+        the filters of :meth:`list` (level, status, stage, tag, owner_id,
+        department_id, custom={name: value}); sorted by ``id``, ``name``,
+        ``created`` or ``updated`` (``-`` in front for descending), paginated,
+        within the actor's scope."""
+        query = self._filtered(select(customers), active=None if include_cancelled else True, **filters)
         text = text.strip()
-        if not text:
-            return []
-        conditions = [customers.c.code == text]
-        number = try_normalise_phone(text) if any(ch.isdigit() for ch in text) else None
-        if number:
-            conditions.append(customers.c.id.in_(select(customer_phones.c.customer_id).where(customer_phones.c.number == number)))
-        if "@" in text:
-            conditions.append(customers.c.id.in_(select(customer_emails.c.customer_id).where(customer_emails.c.email == text.lower())))
-        pattern = f"%{_escape_like(text)}%"
-        conditions.append(customers.c.name.like(pattern, escape="\\"))
-        if text.isascii() and text.replace(" ", "").isalpha():
-            compact = text.replace(" ", "").lower()
-            conditions.append(customers.c.name_initials.like(f"{compact}%"))
-            conditions.append(customers.c.name_pinyin.like(f"%{compact}%"))
-        query = select(customers).where(or_(*conditions))
-        if not include_cancelled:
-            query = query.where(customers.c.active.is_(True))
-        return self._fetch(query.order_by(customers.c.id).limit(limit))
+        if text:
+            conditions = [customers.c.code == text]
+            number = try_normalise_phone(text) if sum(ch.isdigit() for ch in text) >= 5 else None
+            if number:
+                conditions.append(customers.c.id.in_(select(customer_phones.c.customer_id).where(customer_phones.c.number == number)))
+            if "@" in text:
+                conditions.append(customers.c.id.in_(select(customer_emails.c.customer_id).where(customer_emails.c.email == text.lower())))
+            by_name = name_matches(self.uow.connection.dialect.name, text, customers.c.id)
+            if by_name is not None and not number:
+                conditions.append(by_name)
+            query = query.where(or_(*conditions))
+        return self._fetch(query.order_by(*_ordering(sort)).limit(limit).offset(offset))
 
     def _fetch(self, query: Select) -> list[Customer]:
         return [from_row(Customer, row) for row in self.uow.execute(self.scope(query)).mappings()]
@@ -305,10 +321,20 @@ def _refuse_unknown(fields: dict[str, Any]) -> None:
         raise ValidationError([f"{name}: not a customer field" for name in unknown])
 
 
-def _name_columns(name: str) -> dict[str, str]:
-    full, initials = name_keys(name)
-    return {"name_pinyin": full, "name_initials": initials}
+def _name_columns(customer: Customer) -> dict[str, str]:
+    return {"search_text": search_tokens(customer.name), "name_key": name_key(customer.name, customer.kind)}
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+SORTS = {"id": customers.c.id, "name": customers.c.name, "created": customers.c.created_at, "updated": customers.c.updated_at}
+
+
+def _ordering(sort: str) -> list[Any]:
+    descending = sort.startswith("-")
+    column = SORTS.get(sort.lstrip("-"))
+    if column is None:
+        raise ValidationError.field("sort", f"{sort!r} is not one of {', '.join(SORTS)} (prefix - for descending)")
+    return [column.desc() if descending else column.asc(), customers.c.id.desc() if descending else customers.c.id.asc()]

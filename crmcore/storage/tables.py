@@ -101,8 +101,11 @@ customers = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("cancelled_at", UTCDateTime),
     Column("merged_into_id", Id, ForeignKey("customers.id")),
-    Column("name_pinyin", String(600)),
-    Column("name_initials", String(200)),
+    # search_text: the name as search tokens (see crmcore/search.py), indexed
+    # by FTS5 on SQLite and a GIN tsvector on PostgreSQL; name_key: the name
+    # normalised for duplicate detection.
+    Column("search_text", Text),
+    Column("name_key", String(200), index=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -124,8 +124,8 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('cancelled_at', UTCDateTime(), nullable=True),
     sa.Column('merged_into_id', Id, nullable=True),
-    sa.Column('name_pinyin', sa.String(length=600), nullable=True),
-    sa.Column('name_initials', sa.String(length=200), nullable=True),
+    sa.Column('search_text', sa.Text(), nullable=True),
+    sa.Column('name_key', sa.String(length=200), nullable=True),
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.Column('updated_at', UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_customers_department_id_departments')),
@@ -137,6 +137,7 @@ def upgrade() -> None:
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customers_department_id'), ['department_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_customers_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_customers_name_key'), ['name_key'], unique=False)
 
     op.create_table('user_roles',
     sa.Column('user_id', Id, nullable=False),
@@ -256,9 +257,43 @@ def upgrade() -> None:
         for kind, entries in DEFAULT_CHOICES.items()
         for position, (code, label, label_en) in enumerate(entries)
     ])
+    create_search_index()
+
+
+# The name search index: FTS5 over customers.search_text on SQLite (kept in
+# step by triggers), a GIN tsvector index on PostgreSQL.
+SQLITE_SEARCH = [
+    "CREATE VIRTUAL TABLE customers_fts USING fts5(search_text, content='customers', content_rowid='id', "
+    "tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER customers_fts_insert AFTER INSERT ON customers BEGIN "
+    "INSERT INTO customers_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+    "CREATE TRIGGER customers_fts_delete AFTER DELETE ON customers BEGIN "
+    "INSERT INTO customers_fts(customers_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text); END",
+    "CREATE TRIGGER customers_fts_update AFTER UPDATE OF search_text ON customers BEGIN "
+    "INSERT INTO customers_fts(customers_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text); "
+    "INSERT INTO customers_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+]
+POSTGRES_SEARCH = ["CREATE INDEX ix_customers_search_text ON customers USING gin (to_tsvector('simple', coalesce(search_text, '')))"]
+
+
+def create_search_index() -> None:
+    dialect = op.get_bind().dialect.name
+    for statement in SQLITE_SEARCH if dialect == "sqlite" else POSTGRES_SEARCH if dialect == "postgresql" else []:
+        op.execute(statement)
+
+
+def drop_search_index() -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        for trigger in ("customers_fts_insert", "customers_fts_delete", "customers_fts_update"):
+            op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        op.execute("DROP TABLE IF EXISTS customers_fts")
+    elif dialect == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_customers_search_text")
 
 
 def downgrade() -> None:
+    drop_search_index()
     with op.batch_alter_table('customer_phones', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customer_phones_number'))
         batch_op.drop_index(batch_op.f('ix_customer_phones_customer_id'))
@@ -292,6 +327,7 @@ def downgrade() -> None:
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customers_owner_id'))
         batch_op.drop_index(batch_op.f('ix_customers_department_id'))
+        batch_op.drop_index(batch_op.f('ix_customers_name_key'))
 
     op.drop_table('customers')
     op.drop_table('users')
