@@ -51,6 +51,32 @@ class AuditTrail:
             )
         )
 
+    def record_many(self, entity: str, action: str, entries: list[tuple[Any, dict[str, Any]]]) -> None:
+        """Append one entry per ``(entity_id, changes)`` in a single statement."""
+        if not entries:
+            return
+        actor = self.uow.actor
+        self.uow.execute(insert(audit_log), [
+            {"at": self.uow.now, "actor_id": actor.id, "actor": actor.username, "entity": entity,
+             "entity_id": str(entity_id), "action": action, "changes": jsonable(changes)}
+            for entity_id, changes in entries
+        ])
+
+    def list(self, *, actor: str | None = None, since: datetime | None = None, entity: str | None = None,
+             action: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        """Newest first; needs ``audit.view``."""
+        self.uow.require("audit.view")
+        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if actor:
+            query = query.where(audit_log.c.actor == actor)
+        if since:
+            query = query.where(audit_log.c.at >= since)
+        if entity:
+            query = query.where(audit_log.c.entity == entity)
+        if action:
+            query = query.where(audit_log.c.action == action)
+        return [_entry(row) for row in self.uow.execute(query).mappings()]
+
     def for_entity(self, entity: str, entity_id: Any) -> list[AuditEntry]:
         rows = self.uow.execute(
             select(audit_log)

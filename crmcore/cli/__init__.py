@@ -33,6 +33,7 @@ CORE_COMMANDS = {
     "choices": ("crmcore.cli.admin", "choices"),
     "field": ("crmcore.cli.admin", "field"),
     "outbox": ("crmcore.cli.admin", "outbox"),
+    "audit": ("crmcore.cli.admin", "audit"),
     "customer": ("crmcore.cli.customers", "customer"),
     "contact": ("crmcore.cli.customers", "contact"),
     "activity": ("crmcore.cli.customers", "activity"),

@@ -223,6 +223,20 @@ def user_list(state: CLIState, include_inactive: bool) -> None:
     state.emit(rows)
 
 
+@user.command("deactivate")
+@click.argument("username")
+@click.option("--reassign-to", help="Who takes over the user's customers, open tasks and contacts.")
+@pass_state
+def user_deactivate(state: CLIState, username: str, reassign_to: str | None) -> None:
+    """Freeze a leaving user's account and hand their customers and open
+    tasks to another user, in one transaction."""
+    with state.uow() as uow:
+        counts = uow.users.deactivate(username, reassign_to)
+    state.emit({"user": username, "reassigned_to": reassign_to, **counts},
+               text=f"deactivated {username}; {counts['customers']} customers, {counts['tasks']} open tasks and "
+                    f"{counts['contacts']} contacts handed to {reassign_to or 'nobody'}")
+
+
 @click.group()
 def role() -> None:
     """Roles (岗位) and the permissions they hold."""
@@ -337,6 +351,34 @@ def field_list(state: CLIState) -> None:
     """List custom fields, declared here or by plugins."""
     with state.uow() as uow:
         rows = [{k: d.get(k) for k in ("name", "type", "label", "choices", "plugin")} for d in uow.custom_fields.definitions().values()]
+    state.emit(rows)
+
+
+# -- audit --------------------------------------------------------------------------------
+
+
+@click.group()
+def audit() -> None:
+    """The audit trail of every change (append-only)."""
+
+
+@audit.command("list")
+@click.option("--actor", help="Username.")
+@click.option("--since", help="Date or time, e.g. 2026-11-01.")
+@click.option("--entity", help="customer, contact, activity, user, role, department …")
+@click.option("--action", help="create, update, cancel, restore, merge, hand-over, view, grant …")
+@click.option("--limit", default=100, show_default=True)
+@pass_state
+def audit_list(state: CLIState, actor: str | None, since: str | None, entity: str | None, action: str | None, limit: int) -> None:
+    """List audit entries, newest first."""
+    from crmcore.clock import local, parse_datetime
+
+    with state.uow() as uow:
+        moment = parse_datetime(since, uow.crm.config.timezone, field="since") if since else None
+        zone = uow.crm.config.timezone
+        rows = [{"id": e.id, "time": local(e.at, zone), "actor": e.actor, "entity": e.entity, "entity_id": e.entity_id,
+                 "action": e.action, "changes": e.changes}
+                for e in uow.audit.list(actor=actor, since=moment, entity=entity, action=action, limit=limit)]
     state.emit(rows)
 
 

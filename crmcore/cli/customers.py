@@ -261,6 +261,34 @@ def customer_merge(state: CLIState, keep_id: int, other_id: int) -> None:
     state.emit({"kept": keep_id, "merged": other_id}, text=f"merged customer {other_id} into {keep_id}")
 
 
+@customer.command("duplicates")
+@click.option("--limit", default=200, show_default=True)
+@pass_state
+def customer_duplicates(state: CLIState, limit: int) -> None:
+    """List duplicate candidates with the reason: same phone, same e-mail,
+    same name (organisations ignoring legal suffixes)."""
+    from crmcore.services.duplicates import find_duplicates
+
+    with state.uow() as uow:
+        pairs = find_duplicates(uow, limit=limit)
+    state.emit(pairs, columns=("keep", "keep_name", "other", "other_name", "reasons"))
+
+
+@customer.command("history")
+@click.argument("customer_id", type=int)
+@pass_state
+def customer_history(state: CLIState, customer_id: int) -> None:
+    """The change log of a customer: who did what, when, field by field."""
+    from crmcore.clock import local
+
+    with state.uow() as uow:
+        uow.customers.get(customer_id)
+        zone = uow.crm.config.timezone
+        entries = [{"id": e.id, "time": local(e.at, zone), "actor": e.actor, "action": e.action, "changes": e.changes}
+                   for e in uow.audit.for_entity("customer", customer_id)]
+    state.emit(entries, columns=("time", "actor", "action", "changes"))
+
+
 # -- contacts ---------------------------------------------------------------------
 
 DECISION_ROLES = {"decision_maker": "decision_maker", "决策者": "decision_maker", "user": "user", "使用者": "user",

@@ -198,5 +198,35 @@ class UserService:
             query = query.where(users.c.active.is_(True))
         return [self.get(user_id) for user_id in self.uow.execute(query).scalars().all()]
 
-    def set_active(self, user: User, active: bool) -> None:
-        self.uow.execute(update(users).where(users.c.id == user.id).values(active=active))
+    def deactivate(self, username: str, reassign_to: str | None = None) -> dict[str, int]:
+        """A user leaves (员工调离): every customer they own, their open tasks
+        and the contacts they hold the relationship with go to the successor,
+        plugins hand over theirs (``crm_user_deactivated``), and the account
+        is frozen — all in this one transaction."""
+        from crmcore.storage.tables import activities, contacts, customers
+
+        self.uow.require("users.manage")
+        user = self.get(username)
+        if not user.active:
+            raise ValidationError.field("user", f"{username!r} is already deactivated")
+        owned = self.uow.execute(select(customers.c.id).where(customers.c.owner_id == user.id)).scalars().all()
+        task_types = [t.name for t in self.uow.crm.activity_types.values() if t.is_task]
+        open_tasks = (activities.c.owner_id == user.id) & activities.c.type.in_(task_types) \
+            & activities.c.done.is_(False) & activities.c.cancelled.is_(False)
+        successor = None
+        if reassign_to:
+            successor = self.get(reassign_to, field="reassign-to")
+            if successor.id == user.id or not successor.active:
+                raise ValidationError.field("reassign-to", f"{reassign_to!r} must be another, active user")
+        elif owned or self.uow.execute(select(activities.c.id).where(open_tasks).limit(1)).first():
+            raise ValidationError.field("reassign-to", f"{username!r} still owns {len(owned)} customers or open tasks; name who takes them over")
+        counts = {"customers": len(owned), "tasks": 0, "contacts": 0}
+        if successor is not None:
+            self.uow.execute(update(customers).where(customers.c.owner_id == user.id).values(owner_id=successor.id, updated_at=self.uow.now))
+            counts["tasks"] = self.uow.execute(update(activities).where(open_tasks).values(owner_id=successor.id)).rowcount
+            counts["contacts"] = self.uow.execute(update(contacts).where(contacts.c.staff_id == user.id).values(staff_id=successor.id)).rowcount
+            self.uow.audit.record_many("customer", "hand-over", [(i, {"owner_id": (user.id, successor.id)}) for i in owned])
+        self.uow.fire("crm_user_deactivated", ("user", user.id), user=user, successor=successor)
+        self.uow.execute(update(users).where(users.c.id == user.id).values(active=False))
+        self.uow.audit.record("user", user.username, "deactivate", {"active": (True, False), "successor": successor.username if successor else None, **counts})
+        return counts
