@@ -39,12 +39,14 @@ def parse_date(value: str | date | None, *, field: str = "date") -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    text = str(value).strip().replace("/", "-").replace(".", "-")
-    for candidate in (text, text.replace("年", "-").replace("月", "-").rstrip("日")):
+    import re
+
+    match = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?", str(value).strip())
+    if match:
         try:
-            return date.fromisoformat(candidate)
+            return date(*map(int, match.groups()))
         except ValueError:
-            continue
+            pass
     raise ValidationError.field(field, f"{value!r} is not a date (use 2026-03-01)")
 
 

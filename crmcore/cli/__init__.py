@@ -34,6 +34,8 @@ CORE_COMMANDS = {
     "field": ("crmcore.cli.admin", "field"),
     "outbox": ("crmcore.cli.admin", "outbox"),
     "audit": ("crmcore.cli.admin", "audit"),
+    "import": ("crmcore.cli.transfer", "import_"),
+    "export": ("crmcore.cli.transfer", "export"),
     "customer": ("crmcore.cli.customers", "customer"),
     "contact": ("crmcore.cli.customers", "contact"),
     "activity": ("crmcore.cli.customers", "activity"),

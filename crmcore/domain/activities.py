@@ -53,7 +53,7 @@ class Activity:
     """One entry on a customer's timeline."""
 
     customer_id: int
-    type: str = field(converter=optional_text, validator=required_text("type", 40))
+    type: str = field(default="", converter=optional_text, validator=required_text("type", 40))
     id: int | None = None
     contact_id: int | None = None
     subject: str | None = field(default=None, converter=optional_text)

@@ -48,7 +48,7 @@ def _custom(value: Any) -> dict[str, Any]:
 class Customer:
     """A person or an organisation the company does business with (客户档案)."""
 
-    name: str = field(converter=optional_text, validator=required_text("name"))
+    name: str = field(default="", converter=optional_text, validator=required_text("name"))
     kind: str = field(default="person", validator=one_of("kind", KINDS))
     id: int | None = None
     code: str | None = field(default=None, converter=optional_text)
@@ -86,7 +86,7 @@ class Customer:
 class Contact:
     """A person at a customer (联系人), or a key person in a B2B sale (关键人物)."""
 
-    name: str = field(converter=optional_text, validator=required_text("name"))
+    name: str = field(default="", converter=optional_text, validator=required_text("name"))
     customer_id: int | None = None
     id: int | None = None
     title: str | None = field(default=None, converter=optional_text)

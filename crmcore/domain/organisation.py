@@ -13,7 +13,7 @@ from crmcore.domain.fields import optional_text, required_text
 class Department:
     """A node in the company tree (集团 → 区域 → 公司 → 部门 → 小组)."""
 
-    name: str = field(converter=optional_text, validator=required_text("name", 100))
+    name: str = field(default="", converter=optional_text, validator=required_text("name", 100))
     id: int | None = None
     parent_id: int | None = None
 
@@ -22,7 +22,7 @@ class Department:
 class Role:
     """A post (岗位) holding permissions."""
 
-    name: str = field(converter=optional_text, validator=required_text("name", 60))
+    name: str = field(default="", converter=optional_text, validator=required_text("name", 60))
     id: int | None = None
     permissions: frozenset[str] = field(factory=frozenset, converter=frozenset)
 
@@ -31,7 +31,7 @@ class Role:
 class User:
     """A member of staff who logs in and acts."""
 
-    username: str = field(converter=optional_text, validator=required_text("username", 60))
+    username: str = field(default="", converter=optional_text, validator=required_text("username", 60))
     id: int | None = None
     display_name: str | None = field(default=None, converter=optional_text)
     department_id: int | None = None

@@ -30,7 +30,7 @@ class CustomerService:
         """Create a customer from its fields; unknown fields are refused."""
         self.uow.require("customers.edit")
         _refuse_unknown(fields)
-        customer = self._complete(Customer(**fields))
+        customer = self.prepare(Customer(**fields))
         self.uow.validate("crm_validate_customer", customer=customer, changes=None)
         if customer.code:
             self._check_code_free(customer.code)
@@ -59,7 +59,7 @@ class CustomerService:
         current = self.get(customer_id)
         if not current.active:
             raise Conflict(f"customer {customer_id} is cancelled; restore it first")
-        changed = self._complete(current.evolve(**changes), defaults=False)
+        changed = self.prepare(current.evolve(**changes), defaults=False)
         delta = diff(current, changed, CUSTOMER_EDITABLE)
         if not delta:
             return current
@@ -150,9 +150,10 @@ class CustomerService:
         )
         return customer.evolve(active=active, cancelled_at=cancelled_at, updated_at=self.uow.now)
 
-    def _complete(self, customer: Customer, *, defaults: bool = True) -> Customer:
-        """Resolve configurable lists to codes, check custom fields, and fill
-        in the owner and department from the actor on creation."""
+    def prepare(self, customer: Customer, *, defaults: bool = True) -> Customer:
+        """Resolve configurable lists to codes, check custom fields, owner and
+        department, and on creation fill in the owner and department from the
+        actor. Used by create, update and the importer."""
         choices = self.uow.choices
         customer.level = choices.resolve("level", customer.level)
         customer.status = choices.resolve("status", customer.status)

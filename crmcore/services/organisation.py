@@ -146,8 +146,14 @@ class RoleService:
 class UserService:
     def __init__(self, uow: "UnitOfWork"):
         self.uow = uow
+        self._found: dict[str | int, User | None] = {}  # within one unit of work; cleared on changes
 
     def find(self, key: str | int) -> User | None:
+        if key not in self._found:
+            self._found[key] = self._load(key)
+        return self._found[key]
+
+    def _load(self, key: str | int) -> User | None:
         if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
             condition = users.c.id == int(key)
         else:
@@ -190,6 +196,7 @@ class UserService:
         if role_ids:
             self.uow.execute(insert(user_roles), [{"user_id": user_id, "role_id": r} for r in role_ids])
         self.uow.audit.record("user", user.username, "create", {"department_id": department_id, "roles": list(roles_)})
+        self._found.clear()
         return self.get(user_id)
 
     def list(self, *, include_inactive: bool = False) -> list[User]:
@@ -228,5 +235,6 @@ class UserService:
             self.uow.audit.record_many("customer", "hand-over", [(i, {"owner_id": (user.id, successor.id)}) for i in owned])
         self.uow.fire("crm_user_deactivated", ("user", user.id), user=user, successor=successor)
         self.uow.execute(update(users).where(users.c.id == user.id).values(active=False))
+        self._found.clear()
         self.uow.audit.record("user", user.username, "deactivate", {"active": (True, False), "successor": successor.username if successor else None, **counts})
         return counts

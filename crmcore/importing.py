@@ -1,0 +1,567 @@
+"""Import of customers, contacts and activities from CSV and XLSX files.
+
+Files come as Chinese Excel exports them: UTF-8 with or without BOM, or
+GB18030/GBK (detected, or ``encoding=``); column names in English or Chinese
+(``客户名称``, ``手机``, ``邮箱`` …) or mapped explicitly; the usual Chinese
+values (``个人/企业``, ``男/女``, ``是/否``). Good rows are imported, every
+other row is reported with its line, column and reason. New customers take
+the bulk path: batched ``INSERT``s, and ``crm_customers_imported`` fired once
+per batch, never per row (validation hooks run per row only when an enabled
+plugin implements ``crm_validate_customer``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+
+from sqlalchemy import case, cast, func, insert, literal, select, String, update
+
+from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer
+from crmcore.errors import ValidationError
+from crmcore.search import name_key, search_tokens
+from crmcore.storage.rows import jsonable, to_row
+from crmcore.storage.tables import activities, audit_log, customer_emails, customer_phones, customer_tags, customers
+
+if TYPE_CHECKING:
+    from crmcore.storage.unit_of_work import UnitOfWork
+
+BATCH = 5000
+
+#: Column names understood without a mapping, by field.
+CUSTOMER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "客户名称", "客户名", "名称", "姓名", "公司名称"),
+    "kind": ("kind", "type", "类型", "客户类型"),
+    "code": ("code", "customer_code", "客户编号", "编号", "客户代码"),
+    "phones": ("phones", "phone", "mobile", "tel", "手机", "手机号", "手机号码", "电话", "联系电话", "办公电话", "固定电话"),
+    "emails": ("emails", "email", "e-mail", "邮箱", "电子邮件", "电子邮箱"),
+    "address": ("address", "地址", "详细地址"),
+    "region": ("region", "地区", "区域", "大区"),
+    "province": ("province", "省份", "省"),
+    "city": ("city", "城市", "市"),
+    "industry": ("industry", "行业", "所属行业"),
+    "position": ("position", "职位", "职务"),
+    "birthday": ("birthday", "生日", "出生日期"),
+    "gender": ("gender", "性别"),
+    "source": ("source", "来源", "客户来源"),
+    "level": ("level", "级别", "客户级别", "价值等级", "等级"),
+    "status": ("status", "状态", "客户状态"),
+    "stage": ("stage", "生命周期", "阶段", "生命周期阶段"),
+    "tags": ("tags", "tag", "标签"),
+    "notes": ("notes", "note", "备注", "说明"),
+    "do_not_contact": ("do_not_contact", "免打扰", "拒绝营销", "勿扰"),
+    "owner": ("owner", "负责人", "所有者", "销售"),
+    "department": ("department", "部门", "所属部门"),
+}
+ACTIVITY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customer_code": ("customer_code", "code", "客户编号", "编号"),
+    "customer_phone": ("customer_phone", "phone", "手机", "电话"),
+    "customer_email": ("customer_email", "email", "邮箱"),
+    "type": ("type", "类型", "活动类型"),
+    "occurred_at": ("occurred_at", "time", "date", "时间", "日期", "发生时间"),
+    "amount": ("amount", "金额", "消费金额"),
+    "subject": ("subject", "主题", "标题"),
+    "body": ("body", "内容", "详情"),
+    "due_at": ("due_at", "截止时间", "到期时间"),
+}
+CONTACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customer_code": ("customer_code", "客户编号"),
+    "customer_phone": ("customer_phone", "客户电话"),
+    "customer_email": ("customer_email", "客户邮箱"),
+    "name": ("name", "联系人", "姓名"),
+    "title": ("title", "职务", "职位"),
+    "phones": ("phones", "phone", "手机", "电话"),
+    "emails": ("emails", "email", "邮箱"),
+    "birthday": ("birthday", "生日"),
+    "decision_role": ("decision_role", "角色", "决策角色"),
+    "relationship": ("relationship", "关系", "关系状态"),
+    "notes": ("notes", "备注"),
+}
+KIND_VALUES = {"个人": "person", "person": "person", "individual": "person", "企业": "organization", "公司": "organization",
+               "单位": "organization", "organization": "organization", "organisation": "organization", "company": "organization"}
+GENDER_VALUES = {"男": "male", "male": "male", "m": "male", "女": "female", "female": "female", "f": "female"}
+ACTIVITY_TYPE_VALUES = {"购买": "purchase", "消费": "purchase", "拜访": "visit", "电话": "call", "邮件": "email", "短信": "sms",
+                        "备注": "note", "任务": "task", "会议": "meeting", "投诉": "complaint", "反馈": "feedback"}
+DUPLICATE_MODES = ("skip", "update", "merge")
+
+
+@dataclass
+class Rejection:
+    line: int
+    column: str
+    reason: str
+    values: dict[str, str]
+
+
+@dataclass
+class ImportResult:
+    file: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    merged: int = 0
+    skipped: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        return {"file": self.file, "rows": self.rows, "created": self.created, "updated": self.updated, "merged": self.merged,
+                "skipped": self.skipped, "rejected": len(self.rejected), "unknown_columns": self.unknown_columns,
+                "dry_run": self.dry_run}
+
+
+# -- reading files ------------------------------------------------------------------------
+
+
+def read_rows(path: Path, encoding: str | None = None) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header and an iterator of ``(line number, cells)``; CSV or XLSX."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _read_xlsx(path)
+    text = _decode(path.read_bytes(), encoding)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ValidationError.field("file", f"{path.name} is empty") from None
+    return [h.strip() for h in header], ((reader.line_num, row) for row in reader if any(cell.strip() for cell in row))
+
+
+def _decode(data: bytes, encoding: str | None) -> str:
+    if encoding:
+        try:
+            return data.decode(encoding)
+        except (LookupError, UnicodeDecodeError) as error:
+            raise ValidationError.field("encoding", f"cannot read the file as {encoding}: {error}") from None
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):].decode("utf-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("gb18030")  # GBK as Chinese Excel writes it is a subset of GB18030
+        except UnicodeDecodeError:
+            raise ValidationError.field("encoding", "the file is neither UTF-8 nor GB18030/GBK; give --encoding") from None
+
+
+def _read_xlsx(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    try:
+        from openpyxl import load_workbook
+    except ImportError:
+        raise ValidationError.field("file", "reading XLSX needs openpyxl: pip install 'crmcore[xlsx]'") from None
+    sheet = load_workbook(path, read_only=True, data_only=True).active
+    rows = sheet.iter_rows(values_only=True)
+    try:
+        header = [str(h or "").strip() for h in next(rows)]
+    except StopIteration:
+        raise ValidationError.field("file", f"{path.name} is empty") from None
+
+    def cells() -> Iterator[tuple[int, list[str]]]:
+        for number, row in enumerate(rows, start=2):
+            values = ["" if v is None else (v.isoformat() if hasattr(v, "isoformat") else _number_text(v)) for v in row]
+            if any(v.strip() for v in values):
+                yield number, values
+
+    return header, cells()
+
+
+def _number_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # Excel stores phone numbers typed as numbers as floats
+    return str(value)
+
+
+def resolve_columns(header: list[str], known: dict[str, tuple[str, ...]], mapping: dict[str, str] | None,
+                    extra_fields: Iterable[str] = ()) -> tuple[dict[int, str], list[str]]:
+    """``{column index: field}`` and the columns nothing understood."""
+    lookup = {alias.lower(): name for name, aliases in known.items() for alias in aliases}
+    lookup.update({name.lower(): f"custom.{name}" for name in extra_fields})
+    mapping = {k.strip(): v.strip() for k, v in (mapping or {}).items()}
+    columns, unknown = {}, []
+    for index, title in enumerate(header):
+        target = mapping.get(title) or lookup.get(title.lower())
+        if target is None and title.lower().startswith("custom."):
+            target = title
+        if target:
+            if target not in known and not target.startswith("custom."):
+                raise ValidationError.field("map", f"{target!r} is not a field ({', '.join(known)})")
+            columns[index] = target
+        elif title:
+            unknown.append(title)
+    return columns, unknown
+
+
+def parse_mapping(text: str | None) -> dict[str, str]:
+    """``"客户名称=name,手机=phones"`` → a dict."""
+    mapping = {}
+    for pair in (text or "").split(","):
+        if pair.strip():
+            column, sep, target = pair.partition("=")
+            if not sep:
+                raise ValidationError.field("map", f"{pair!r} is not COLUMN=FIELD")
+            mapping[column.strip()] = target.strip()
+    return mapping
+
+
+# -- customers --------------------------------------------------------------------------------
+
+
+class CustomerImport:
+    """One import of customers inside one unit of work."""
+
+    def __init__(self, uow: "UnitOfWork", on_duplicate: str = "skip", progress: Callable[[int], None] | None = None):
+        if on_duplicate not in DUPLICATE_MODES:
+            raise ValidationError.field("on-duplicate", f"{on_duplicate!r} is not one of {', '.join(DUPLICATE_MODES)}")
+        uow.require("customers.import")
+        uow.require("customers.edit")
+        self.uow = uow
+        self.on_duplicate = on_duplicate
+        self.progress = progress or (lambda n: None)
+        self._owners: dict[str, int] = {}
+        self._departments: dict[str, int] = {}
+        self._seen: dict[str, int] = {}  # identity (code/phone/email) → line that claimed it in this file
+        self._validate_hooks = bool(uow.hook.crm_validate_customer.get_hookimpls())
+
+    def run(self, path: Path, *, encoding: str | None = None, mapping: dict[str, str] | None = None) -> ImportResult:
+        header, rows = read_rows(path, encoding)
+        custom_names = list(self.uow.custom_fields.definitions())
+        columns, unknown = resolve_columns(header, CUSTOMER_COLUMNS, mapping, custom_names)
+        if "name" not in columns.values():
+            raise ValidationError.field("columns", f"no name column (客户名称/name) among {', '.join(header)}")
+        result = ImportResult(file=path.name, unknown_columns=unknown)
+        titles = {target: header[index] for index, target in columns.items()}
+        chunk: list[tuple[int, Customer, dict[str, str]]] = []
+        for line, cells in rows:
+            result.rows += 1
+            values = {header[i] if i < len(header) else f"column{i + 1}": cells[i] for i in range(len(cells))}
+            try:
+                chunk.append((line, self._customer(columns, cells), values))
+            except _RowError as error:
+                result.rejected.append(Rejection(line, titles.get(error.column, error.column), error.reason, values))
+            if result.rows % BATCH == 0:
+                self._process(chunk, result)
+                self.progress(BATCH)
+                chunk = []
+        self._process(chunk, result)
+        self.progress(result.rows % BATCH)
+        self.uow.audit.record("import", path.name, "import customers", result.summary())
+        return result
+
+    def _process(self, chunk: list[tuple[int, Customer, dict[str, str]]], result: ImportResult) -> None:
+        """Sort one chunk of parsed rows into duplicates within the file,
+        matches of stored customers, and new customers (inserted in bulk)."""
+        fresh = []
+        for line, customer, values in chunk:
+            claimed = self._claimed_in_file(customer)
+            if claimed is not None:
+                result.rejected.append(Rejection(line, "", f"duplicate of line {claimed} in this file", values))
+                continue
+            self._claim(customer, line)
+            fresh.append((line, customer, values))
+        stored = self._stored([customer for _, customer, _ in fresh])
+        pending = []
+        for line, customer, values in fresh:
+            existing = next((stored[key] for key in self._identities(customer) if key in stored), None)
+            if existing is None:
+                pending.append((line, customer))
+            else:
+                self._apply_to_existing(existing, customer, result, line, values)
+        self._insert(pending, result)
+
+    # one row
+
+    def _customer(self, columns: dict[int, str], cells: list[str]) -> Customer:
+        fields: dict[str, Any] = {"name": "", "phones": [], "emails": [], "custom": {}}
+        column_of: dict[str, str] = {}
+        for index, target in columns.items():
+            value = cells[index].strip() if index < len(cells) else ""
+            if not value:
+                continue
+            column_of[target] = target
+            if target in ("phones", "emails"):
+                fields[target].append(value)
+            elif target.startswith("custom."):
+                fields["custom"][target[7:]] = value
+            else:
+                fields[target] = value
+        try:
+            if "kind" in fields:
+                fields["kind"] = _translate(KIND_VALUES, fields["kind"], "kind")
+            if "gender" in fields:
+                fields["gender"] = _translate(GENDER_VALUES, fields["gender"], "gender")
+            if "owner" in fields:
+                fields["owner_id"] = self._owner(fields.pop("owner"))
+            if "department" in fields:
+                fields["department_id"] = self._department(fields.pop("department"))
+            customer = Customer(**{k: v for k, v in fields.items() if k in CUSTOMER_EDITABLE})
+            customer = self.uow.customers.prepare(customer)
+            if self._validate_hooks:
+                self.uow.validate("crm_validate_customer", customer=customer, changes=None)
+        except ValidationError as error:
+            column, _, reason = error.errors[0].partition(": ")
+            raise _RowError(column if reason else "", reason or error.errors[0]) from None
+        return customer
+
+    def _owner(self, username: str) -> int:
+        if username not in self._owners:
+            user = self.uow.users.find(username)
+            if user is None:
+                raise ValidationError.field("owner", f"no user {username!r}")
+            self._owners[username] = user.id
+        return self._owners[username]
+
+    def _department(self, name: str) -> int:
+        if name not in self._departments:
+            self._departments[name] = self.uow.departments.get(name).id
+        return self._departments[name]
+
+    def _identities(self, customer: Customer) -> list[str]:
+        return [*([f"code:{customer.code}"] if customer.code else []), *(f"phone:{p}" for p in customer.phones),
+                *(f"email:{e}" for e in customer.emails)]
+
+    def _claimed_in_file(self, customer: Customer) -> int | None:
+        return next((self._seen[key] for key in self._identities(customer) if key in self._seen), None)
+
+    def _claim(self, customer: Customer, line: int) -> None:
+        for key in self._identities(customer):
+            self._seen.setdefault(key, line)
+
+    def _stored(self, batch: list[Customer]) -> dict[str, int]:
+        """Identities (``code:…``, ``phone:…``, ``email:…``) of the batch that
+        stored customers already have, with their ids; one query per kind."""
+        found: dict[str, int] = {}
+        lookups = (
+            ("code", {c.code for c in batch if c.code}, customers.c.code, customers.c.id, None),
+            ("phone", {p for c in batch for p in c.phones}, customer_phones.c.number, customer_phones.c.customer_id, customer_phones.c.contact_id),
+            ("email", {e for c in batch for e in c.emails}, customer_emails.c.email, customer_emails.c.customer_id, customer_emails.c.contact_id),
+        )
+        for kind, values, column, id_column, contact in lookups:
+            ordered = sorted(values)
+            for start in range(0, len(ordered), 2000):
+                query = select(column, id_column).where(column.in_(ordered[start:start + 2000]))
+                if contact is not None:
+                    query = query.where(contact.is_(None))
+                found.update({f"{kind}:{value}": customer_id for value, customer_id in self.uow.execute(query)})
+        return found
+
+    def _apply_to_existing(self, existing_id: int, customer: Customer, result: ImportResult, line: int, values: dict[str, str]) -> None:
+        current = self.uow.customers.find(existing_id)
+        if self.on_duplicate == "skip" or current is None or not current.active:
+            reason = f"duplicate of customer {existing_id}" + ("" if current is None or current.active else " (cancelled)")
+            result.rejected.append(Rejection(line, "", reason + "; --on-duplicate update or merge to change it", values))
+            result.skipped += 1
+            return
+        given = {name: getattr(customer, name) for name in CUSTOMER_EDITABLE
+                 if name not in ("owner_id", "department_id") and getattr(customer, name) not in (None, "", [], {}, False)}
+        given.pop("level", None) if customer.level == "normal" else None
+        given.pop("status", None) if customer.status == "potential" else None
+        given.pop("stage", None) if customer.stage == "exploration" else None
+        if self.on_duplicate == "merge":
+            given = {k: v for k, v in given.items() if getattr(current, k) in (None, "", [], {}) or k in ("phones", "emails", "tags", "custom")}
+            for name in ("phones", "emails", "tags"):
+                if name in given:
+                    given[name] = [*getattr(current, name), *(v for v in given[name] if v not in getattr(current, name))]
+            if "custom" in given:
+                given["custom"] = {**given["custom"], **current.custom}
+        try:
+            updated = self.uow.customers.update(existing_id, **given)
+        except ValidationError as error:
+            column, _, reason = error.errors[0].partition(": ")
+            result.rejected.append(Rejection(line, column, reason or error.errors[0], values))
+            return
+        if updated != current:
+            if self.on_duplicate == "merge":
+                result.merged += 1
+            else:
+                result.updated += 1
+
+    # the bulk path
+
+    def _insert(self, batch: list[tuple[int, Customer]], result: ImportResult) -> None:
+        if not batch:
+            return
+        now = self.uow.now
+        rows = []
+        for _line, customer in batch:
+            row = to_row(customer, customers.c)
+            del row["id"]
+            row.update(created_at=now, updated_at=now, search_text=search_tokens(customer.name),
+                       name_key=name_key(customer.name, customer.kind))
+            rows.append(row)
+        ids = self.uow.execute(insert(customers).returning(customers.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        phones, emails, tags, audits = [], [], [], []
+        actor = self.uow.actor
+        for customer_id, (line, customer) in zip(ids, batch):
+            customer.id = customer_id
+            phones += [{"number": n, "customer_id": customer_id, "contact_id": None} for n in customer.phones]
+            emails += [{"email": e, "customer_id": customer_id, "contact_id": None} for e in customer.emails]
+            tags += [{"tag": t, "customer_id": customer_id} for t in customer.tags]
+            audits.append({"at": now, "actor_id": actor.id, "actor": actor.username, "entity": "customer",
+                           "entity_id": str(customer_id), "action": "import", "changes": {"file": result.file, "line": line}})
+        for table, values in ((customer_phones, phones), (customer_emails, emails), (customer_tags, tags), (audit_log, audits)):
+            if values:
+                self.uow.execute(insert(table), values)
+        self.uow.execute(update(customers).where(customers.c.id.in_(ids), customers.c.code.is_(None))
+                         .values(code=generated_code(self.uow.connection.dialect.name)))
+        result.created += len(ids)
+        self.uow.fire("crm_customers_imported", ("import", ids[0]), customer_ids=list(ids))
+
+
+def generated_code(dialect: str) -> Any:
+    """SQL for ``C`` + the id padded to six digits (as the service makes it)."""
+    padded = func.printf("%06d", customers.c.id) if dialect == "sqlite" else case(
+        (customers.c.id < 1_000_000, func.lpad(cast(customers.c.id, String), 6, "0")), else_=cast(customers.c.id, String))
+    return literal("C") + padded
+
+
+class _RowError(Exception):
+    def __init__(self, column: str, reason: str):
+        self.column, self.reason = column, reason
+
+
+def _translate(table: dict[str, str], value: str, field: str) -> str:
+    key = value.strip().lower()
+    if key not in table:
+        raise ValidationError.field(field, f"{value!r} is not one of {', '.join(sorted(set(table)))}")
+    return table[key]
+
+
+# -- activities and contacts ------------------------------------------------------------------
+
+
+class CustomerMatcher:
+    """Finds the customer a row belongs to by code, phone or e-mail, with
+    lookups batched and cached."""
+
+    def __init__(self, uow: "UnitOfWork"):
+        self.uow = uow
+        self.visible = uow.customers.scope(select(customers.c.id).where(customers.c.active.is_(True)))
+        self.cache: dict[tuple[str, str], int | None] = {}
+
+    def match(self, code: str, phone: str, email: str) -> int:
+        from crmcore.phones import normalise_phone
+
+        if code:
+            return self._lookup("code", code, select(customers.c.id).where(customers.c.code == code))
+        if phone:
+            number = normalise_phone(phone, field="customer_phone")
+            return self._lookup("phone", number, select(customer_phones.c.customer_id).where(customer_phones.c.number == number))
+        if email:
+            address = email.strip().lower()
+            return self._lookup("email", address, select(customer_emails.c.customer_id).where(customer_emails.c.email == address))
+        raise ValidationError.field("customer_code", "each row needs customer_code (客户编号), customer_phone or customer_email")
+
+    def _lookup(self, kind: str, value: str, query: Any) -> int:
+        key = (kind, value)
+        if key not in self.cache:
+            self.cache[key] = self.uow.execute(query.where(query.selected_columns[0].in_(self.visible)).limit(1)).scalar()
+        if self.cache[key] is None:
+            raise ValidationError.field(f"customer_{kind}", f"no customer with {kind} {value!r}")
+        return self.cache[key]
+
+
+def import_activities(uow: "UnitOfWork", path: Path, *, encoding: str | None = None, mapping: dict[str, str] | None = None,
+                      progress: Callable[[int], None] | None = None) -> ImportResult:
+    """Activities (purchases above all) in bulk: matched to customers, inserted
+    in batches, ``crm_activities_imported`` once per batch."""
+    from crmcore.domain.activities import Activity
+
+    uow.require("customers.import")
+    progress = progress or (lambda n: None)
+    header, rows = read_rows(path, encoding)
+    columns, unknown = resolve_columns(header, ACTIVITY_COLUMNS, mapping)
+    if "type" not in columns.values():
+        raise ValidationError.field("columns", "no type column (类型/type)")
+    result = ImportResult(file=path.name, unknown_columns=unknown)
+    matcher = CustomerMatcher(uow)
+    types = uow.crm.activity_types
+    validate = bool(uow.hook.crm_validate_activity.get_hookimpls())
+    batch: list[dict[str, Any]] = []
+    for line, cells in rows:
+        result.rows += 1
+        raw = {target: (cells[i].strip() if i < len(cells) else "") for i, target in columns.items()}
+        try:
+            customer_id = matcher.match(raw.get("customer_code", ""), raw.get("customer_phone", ""), raw.get("customer_email", ""))
+            kind = ACTIVITY_TYPE_VALUES.get(raw["type"], raw["type"].lower())
+            if kind not in types:
+                raise ValidationError.field("type", f"{raw['type']!r} is not an activity type")
+            activity = Activity(customer_id=customer_id, type=kind, subject=raw.get("subject"), body=raw.get("body"),
+                                occurred_at=raw.get("occurred_at") or uow.now, amount=raw.get("amount") or None,
+                                due_at=raw.get("due_at") or None, owner_id=uow.actor.id)
+            if types[kind].has_amount and activity.amount is None:
+                raise ValidationError.field("amount", f"required for {kind}")
+            if not types[kind].has_amount and activity.amount is not None:
+                raise ValidationError.field("amount", f"{kind} does not take an amount")
+            if validate:
+                uow.validate("crm_validate_activity", activity=activity)
+        except ValidationError as error:
+            column, _, reason = error.errors[0].partition(": ")
+            values = {header[i]: cells[i] for i in range(min(len(cells), len(header)))}
+            result.rejected.append(Rejection(line, column if reason else "", reason or error.errors[0], values))
+            continue
+        row = to_row(activity, activities.c)
+        del row["id"]
+        row["created_at"] = uow.now
+        batch.append(row)
+        if len(batch) >= BATCH:
+            _insert_activities(uow, batch, result)
+            progress(len(batch))
+            batch = []
+    _insert_activities(uow, batch, result)
+    progress(len(batch))
+    uow.audit.record("import", path.name, "import activities", result.summary())
+    return result
+
+
+def _insert_activities(uow: "UnitOfWork", batch: list[dict[str, Any]], result: ImportResult) -> None:
+    if not batch:
+        return
+    ids = uow.execute(insert(activities).returning(activities.c.id, sort_by_parameter_order=True), batch).scalars().all()
+    result.created += len(ids)
+    uow.audit.record("activity", f"{ids[0]}-{ids[-1]}", "import", {"file": result.file, "count": len(ids)})
+    uow.fire("crm_activities_imported", ("activity-import", ids[0]), activity_ids=list(ids))
+
+
+def import_contacts(uow: "UnitOfWork", path: Path, *, encoding: str | None = None, mapping: dict[str, str] | None = None) -> ImportResult:
+    """Contacts, matched to their customer; each goes through the contact
+    service (contacts are few, and ``crm_contact_added`` fires for each)."""
+    uow.require("customers.import")
+    header, rows = read_rows(path, encoding)
+    columns, unknown = resolve_columns(header, CONTACT_COLUMNS, mapping)
+    result = ImportResult(file=path.name, unknown_columns=unknown)
+    matcher = CustomerMatcher(uow)
+    for line, cells in rows:
+        result.rows += 1
+        raw = {target: (cells[i].strip() if i < len(cells) else "") for i, target in columns.items()}
+        try:
+            customer_id = matcher.match(raw.pop("customer_code", ""), raw.pop("customer_phone", ""), raw.pop("customer_email", ""))
+            fields = {k: v for k, v in raw.items() if v}
+            with uow.session.begin_nested():  # a rejected row leaves nothing behind
+                uow.contacts.add(customer_id, **fields)
+        except ValidationError as error:
+            column, _, reason = error.errors[0].partition(": ")
+            values = {header[i]: cells[i] for i in range(min(len(cells), len(header)))}
+            result.rejected.append(Rejection(line, column if reason else "", reason or error.errors[0], values))
+            continue
+        result.created += 1
+    uow.audit.record("import", path.name, "import contacts", result.summary())
+    return result
+
+
+def write_rejects(path: Path, result: ImportResult) -> None:
+    """The rows not imported, with line, column and reason, then the row as
+    it was; UTF-8 with BOM so Excel opens it."""
+    originals = sorted({k for r in result.rejected for k in r.values}, key=lambda k: next(
+        (i for r in result.rejected for i, key in enumerate(r.values) if key == k), 0))
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", "column", "reason", *originals])
+        for rejection in result.rejected:
+            writer.writerow([rejection.line, rejection.column, rejection.reason, *(rejection.values.get(k, "") for k in originals)])
+
+
+__all__ = ["CustomerImport", "import_activities", "import_contacts", "write_rejects", "parse_mapping", "ImportResult", "jsonable"]
