@@ -1,0 +1,126 @@
+"""Hook implementations of the sales plugin. Kept light: only click, crmcore
+and the standard library at import time; everything else inside the hooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crmcore import Panel, hookimpl
+
+HERE = Path(__file__).parent
+
+
+# -- registration ------------------------------------------------------------------
+
+
+@hookimpl
+def crm_register_migrations(register):
+    register(HERE / "migrations")
+
+
+@hookimpl
+def crm_register_services(register):
+    from crm_sales.service import SalesService
+
+    register("sales", SalesService)
+
+
+@hookimpl
+def crm_register_commands(register):
+    from crm_sales.cli import sales
+
+    register(sales)
+
+
+@hookimpl
+def crm_register_templates(register):
+    register(HERE / "templates")
+
+
+@hookimpl
+def crm_register_permissions(register):
+    register("sales.edit", "Open and change opportunities, quotes and one's own visit plans")
+    register("sales.manage", "Configure the pipeline, plan visits for others, and receive stale-opportunity reports")
+
+
+# -- lifecycle ---------------------------------------------------------------------
+
+
+@hookimpl
+def crm_customer_merged(uow, kept, merged):
+    sales = uow.service("sales")
+    sales.opportunities.move_customer(merged.id, kept.id)
+    sales.quotes.move_customer(merged.id, kept.id)
+    sales.plans.move_customer(merged.id, kept.id)
+
+
+@hookimpl
+def crm_user_deactivated(uow, user, successor):
+    sales = uow.service("sales")
+    successor_id = successor.id if successor is not None else None
+    sales.opportunities.reassign_owner(user.id, successor_id)
+    from crm_sales.values import local_date
+
+    sales.plans.reassign(user.id, successor_id, local_date(uow.now, uow.crm.config.timezone))
+
+
+# -- presentation ------------------------------------------------------------------
+
+
+@hookimpl
+def crm_customer_panel(uow, customer):
+    summary = uow.service("sales").customer_summary(customer.id)
+    if not summary["opportunities"]:
+        return None
+    lines = [f"open {summary['open']} (¥{summary['open_amount']:,}, weighted ¥{summary['weighted_amount']:,}), "
+             f"won {summary['won']} (¥{summary['won_amount']:,})"]
+    lines += [f"#{o['id']} {o['name']} · {o['stage_label']} {o['probability']}% · ¥{o['amount']:,} · {o['expected_close'] or '-'}"
+              for o in summary["opportunities"]]
+    return Panel("sales", "商机 Opportunities", summary, lines=lines)
+
+
+@hookimpl
+def crm_demo_data(uow, customers):
+    from crm_sales.demo import make_demo
+
+    return make_demo(uow, customers)
+
+
+# -- other plugins' hooks (declared by campaigns and partners) ----------------------
+
+
+@hookimpl(optionalhook=True)
+def crm_campaigns_lead_created(uow, customer, campaign, owner_id):
+    """A campaign responder became a lead: open an opportunity for it."""
+    if not uow.has_service("sales"):
+        return None
+    ref = f"campaign:{campaign.id}:customer:{customer.id}"
+    return _open_once(uow, ref, customer.id, name=f"{campaign.name} 线索", amount=0, owner_id=owner_id,
+                      source=f"campaign:{campaign.name}")
+
+
+@hookimpl(optionalhook=True)
+def crm_partners_registration_approved(uow, registration):
+    """A partner's deal registration was approved: open its opportunity."""
+    if not uow.has_service("sales"):
+        return None
+    product = getattr(registration, "product", None) or "合作伙伴报备"
+    return _open_once(uow, f"partner_registration:{registration.id}", registration.customer_id,
+                      name=str(product), amount=getattr(registration, "expected_amount", None) or 0,
+                      expected_close=getattr(registration, "expected_close", None),
+                      owner_id=getattr(registration, "owner_id", None),
+                      source=f"partner:{registration.partner_id}")
+
+
+def _open_once(uow, ref, customer_id, **fields):
+    """Open an opportunity for ``ref`` unless one was opened for it before.
+    The hook runs inside the other plugin's operation, which did its own
+    permission and scope checks: ``sales.edit`` is not asked of its actor."""
+    from sqlalchemy import select
+
+    from crm_sales.tables import opportunities
+
+    existing = uow.execute(select(opportunities.c.id).where(opportunities.c.source_ref == ref)).scalar()
+    if existing:
+        return existing
+    return uow.service("sales").opportunities.add(customer_id, source_ref=ref, on_behalf=True, **fields).id
