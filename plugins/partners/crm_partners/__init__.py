@@ -1,0 +1,1 @@
+"""Partner relationship management (伙伴关系管理, PRM) for crmcore."""
