@@ -1,0 +1,1 @@
+"""crm-campaigns: segments, campaigns, personalised messages, responses and ROI."""

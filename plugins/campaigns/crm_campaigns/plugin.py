@@ -1,0 +1,124 @@
+"""Hook implementations of the campaigns plugin.
+
+Kept light to import: only click, crmcore and the standard library at the
+top; the service, tables and SQL live in modules imported inside the hooks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crmcore import Panel, hookimpl
+
+HERE = Path(__file__).parent
+
+PERMISSIONS = {
+    "campaigns.view": "See segments, campaigns, their messages and results",
+    "campaigns.manage": "Create and change segments, campaigns, steps, templates and costs",
+    "campaigns.approve": "Approve a campaign for launch",
+    "campaigns.send": "Launch, run, finish and cancel campaigns; pick A/B winners",
+    "campaigns.respond": "Record campaign responses and turn responders into leads",
+    "campaigns.optout": "Record per-channel opt-outs and keep the blacklist",
+}
+
+
+def _service(uow):
+    return uow.service("campaigns")
+
+
+@hookimpl
+def crm_add_hookspecs(plugin_manager):
+    from crm_campaigns.criteria import ensure_hookspecs
+
+    ensure_hookspecs(plugin_manager)
+
+
+@hookimpl
+def crm_register_migrations(register):
+    register(HERE / "migrations")
+
+
+@hookimpl
+def crm_register_services(register):
+    from crm_campaigns.services import CampaignsService
+
+    register("campaigns", CampaignsService)
+
+
+@hookimpl
+def crm_register_permissions(register):
+    for code, description in PERMISSIONS.items():
+        register(code, description)
+
+
+@hookimpl
+def crm_register_commands(register):
+    from crm_campaigns.cli import campaigns
+
+    register(campaigns)
+
+
+@hookimpl
+def crm_activity_logged(uow, activity):
+    if activity.type == "purchase":
+        _service(uow).attribute_purchases([activity.id])
+
+
+@hookimpl
+def crm_activities_imported(uow, activity_ids):
+    _service(uow).attribute_purchases(list(activity_ids))
+
+
+@hookimpl
+def crm_activity_cancelled(uow, activity):
+    if activity.type == "purchase":
+        _service(uow).purchase_cancelled(activity.id)
+
+
+@hookimpl
+def crm_customer_updated(uow, customer, changes):
+    before_after = changes.get("do_not_contact")
+    if before_after and before_after[1]:
+        _service(uow).withdraw_for_customer(customer.id)
+
+
+@hookimpl
+def crm_customer_cancelled(uow, customer):
+    _service(uow).withdraw_for_customer(customer.id)
+
+
+@hookimpl
+def crm_customer_merged(uow, kept, merged):
+    _service(uow).move_customer(kept.id, merged.id)
+
+
+@hookimpl
+def crm_user_deactivated(uow, user, successor):
+    _service(uow).reassign_owner(user.id, successor.id if successor else None)
+
+
+@hookimpl
+def crm_customer_panel(uow, customer):
+    if not uow.actor.can("campaigns.view"):
+        return None
+    history = _service(uow).history(customer.id)
+    if not history["campaigns"] and not history["opted_out"] and not history["blacklisted"]:
+        return None
+    lines = []
+    for entry in history["campaigns"]:
+        group = "对照组 control" if entry["group"] == "control" else "目标组"
+        detail = ", ".join(entry["messages"]) or "no message yet"
+        answered = f"; responses: {', '.join(entry['responses'])}" if entry["responses"] else ""
+        lines.append(f"{entry['campaign']} ({entry['status']}, {group}): {detail}{answered}")
+    if history["opted_out"]:
+        lines.append(f"opted out of: {', '.join(history['opted_out'])}")
+    if history["blacklisted"]:
+        lines.append("blacklisted: never messaged by campaigns")
+    return Panel("campaigns", "营销活动 Campaigns", history, lines=lines)
+
+
+@hookimpl
+def crm_demo_data(uow, customers):
+    from crm_campaigns.demo import make_demo
+
+    return make_demo(uow, customers)
