@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 from attrs import define, field
@@ -54,7 +54,7 @@ class Opportunity:
 
     @property
     def weighted_amount(self) -> Decimal:
-        return (self.amount * self.probability / 100).quantize(Decimal("0.01"))
+        return (self.amount * self.probability / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
     def evolve(self, **changes) -> "Opportunity":
         return attrs.evolve(self, **changes)

@@ -258,7 +258,7 @@ class OpportunityService:
         if not delta:
             return current
         self.uow.execute(update(opportunities).where(opportunities.c.id == opportunity_id)
-                         .values({k: v for k, (_, v) in delta.items()}, updated_at=self.uow.now))
+                         .values({**{k: v for k, (_, v) in delta.items()}, "updated_at": self.uow.now}))
         self.uow.audit.record(ENTITY, opportunity_id, "update", delta)
         return current.evolve(**{k: v for k, (_, v) in delta.items()}, updated_at=self.uow.now)
 

@@ -56,8 +56,14 @@ def crm_customer_merged(uow, kept, merged):
 
 @hookimpl
 def crm_user_deactivated(uow, user, successor):
+    from crmcore import ValidationError
+
     sales = uow.service("sales")
     successor_id = successor.id if successor is not None else None
+    if successor_id is None:
+        count = len(sales.opportunities.list(owner_id=user.id, open_only=True, limit=1_000_000))
+        if count:
+            raise ValidationError.field("reassign-to", f"{user.username!r} owns {count} open opportunities; name who takes them over")
     sales.opportunities.reassign_owner(user.id, successor_id)
     from crm_sales.values import local_date
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select
@@ -31,7 +31,7 @@ CENT = Decimal("0.01")
 
 
 def weighted(amount: Decimal, probability: int) -> Decimal:
-    return (amount * probability / 100).quantize(CENT)
+    return (amount * probability / 100).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class ReportService:
