@@ -67,6 +67,11 @@ def percent(value: Any, *, field_name: str = "commission") -> Decimal:
     return rate.normalize() if rate == rate.to_integral() else rate
 
 
+def pct(rate: Decimal) -> str:
+    """8.5000 → "8.5", 10.0000 → "10"."""
+    return format(Decimal(rate).normalize(), "f")
+
+
 def round_money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -144,8 +149,8 @@ class Terms:
 
     def describe(self) -> str:
         if self.kind == "percent":
-            return f"{self.rate}%"
-        bands = ", ".join(f"≥{t:,.0f}: {r}%" for t, r in self.tiers)
+            return f"{pct(self.rate)}%"
+        bands = ", ".join(f"≥{t:,.0f}: {pct(r)}%" for t, r in self.tiers)
         return f"tiered ({self.apply}) {bands}"
 
     def as_columns(self) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from crm_partners.domain import (
     Registration,
     Terms,
     money,
+    pct,
     percent,
     round_money,
 )
@@ -441,8 +442,8 @@ class PartnersService:
         return {
             "id": row["id"], "partner_id": row["partner_id"], "starts_on": row["starts_on"], "ends_on": row["ends_on"],
             "state": state, "commission": terms.describe(), "commission_kind": terms.kind,
-            "commission_rate": terms.rate, "commission_tiers": [[str(a), str(b)] for a, b in terms.tiers],
-            "tiers_apply": row["tiers_apply"], "discount": row["discount"], "territories": row["territories"],
+            "commission_rate": _norm(terms.rate), "commission_tiers": [[str(a), pct(b)] for a, b in terms.tiers],
+            "tiers_apply": row["tiers_apply"], "discount": _norm(row["discount"]), "territories": row["territories"],
             "product_lines": row["product_lines"], "remind_days": row["remind_days"],
             "terminated_on": row["terminated_on"], "terminate_reason": row["terminate_reason"],
             "renewed_from_id": row["renewed_from_id"], "days_left": (row["ends_on"] - today).days if state in ("active", "scheduled") else None,
@@ -547,7 +548,7 @@ class PartnersService:
             raise Conflict(f"agreement {agreement_id} has been renewed already")
         terms = Terms.from_row(old_row)
         if commission is None:
-            commission = terms.describe() if terms.kind == "percent" else ",".join(f"{a}:{b}%" for a, b in terms.tiers)
+            commission = terms.describe() if terms.kind == "percent" else ",".join(f"{a}:{pct(b)}%" for a, b in terms.tiers)
         return self.add_agreement(
             old["partner_id"], starts_on=old["ends_on"] + timedelta(days=1), ends_on=ends_on, commission=commission,
             tiers_apply=tiers_apply or old_row["tiers_apply"], discount=old["discount"] if discount is None else discount,
@@ -1408,6 +1409,10 @@ class PartnersService:
         """Partners managed by a departing user go to the successor."""
         return self.uow.execute(update(t.partners).where(t.partners.c.manager_id == user_id)
                                 .values(manager_id=successor_id, updated_at=self.uow.now)).rowcount
+
+
+def _norm(rate: Decimal | None) -> Decimal | None:
+    return None if rate is None else Decimal(pct(rate))
 
 
 def _hours(start: datetime | None, end: datetime | None) -> float | None:
