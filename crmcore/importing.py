@@ -23,7 +23,7 @@ from sqlalchemy import case, cast, func, insert, literal, select, String, update
 
 from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer
 from crmcore.errors import ValidationError
-from crmcore.search import name_key, search_tokens
+from crmcore.search import index_names, name_key, search_tokens
 from crmcore.storage.rows import jsonable, to_row
 from crmcore.storage.tables import activities, audit_log, customer_emails, customer_phones, customer_tags, customers
 
@@ -402,6 +402,7 @@ class CustomerImport:
             tags += [{"tag": t, "customer_id": customer_id} for t in customer.tags]
             audits.append({"at": now, "actor_id": actor.id, "actor": actor.username, "entity": "customer",
                            "entity_id": str(customer_id), "action": "import", "changes": {"file": result.file, "line": line}})
+        index_names(self.uow.connection, [(customer_id, None, row["search_text"]) for customer_id, row in zip(ids, rows)])
         for table, values in ((customer_phones, phones), (customer_emails, emails), (customer_tags, tags), (audit_log, audits)):
             if values:
                 self.uow.execute(insert(table), values)

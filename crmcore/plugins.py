@@ -66,6 +66,7 @@ class PluginRegistry:
         self.strict = strict
         self.infos: dict[str, PluginInfo] = {}
         self._registrations: Registrations | None = None
+        self._commands: list[tuple[str, Any]] | None = None
         self._relays: dict[frozenset[str], HookRelay] = {}
         if trace:
             self._trace()
@@ -157,6 +158,7 @@ class PluginRegistry:
 
     def _changed(self) -> None:
         self._registrations = None
+        self._commands = None
         self._relays.clear()
 
     # -- what plugins registered ---------------------------------------------
@@ -189,6 +191,21 @@ class PluginRegistry:
         return [info.name for info in self.loaded if name in info.requires]
 
     @property
+    def commands(self) -> list[tuple[str, Any]]:
+        """``(plugin, click command)`` pairs; collected on their own so that
+        ``crm --help`` calls no other registration hook (those import
+        services and their heavy dependencies)."""
+        if self._commands is None:
+            self._commands = []
+            self._each("crm_register_commands", lambda plugin: lambda command: self._commands.append((plugin, command)))
+        return self._commands
+
+    def _each(self, hook_name: str, make_register: Callable[[str], Callable[..., None]]) -> None:
+        """Call each implementation with a ``register`` that knows its plugin."""
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            impl.function(**{name: make_register(impl.plugin_name) for name in impl.argnames})
+
+    @property
     def registrations(self) -> Registrations:
         if self._registrations is None:
             self._registrations = self._collect()
@@ -197,14 +214,9 @@ class PluginRegistry:
     def _collect(self) -> Registrations:
         from crmcore.domain.activities import CORE_ACTIVITY_TYPES, ActivityType
 
-        found = Registrations()
+        found = Registrations(commands=self.commands)
         found.activity_types = {t.name: t for t in CORE_ACTIVITY_TYPES}
-
-        def each(hook_name: str, make_register: Callable[[str], Callable[..., None]]) -> None:
-            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-                impl.function(**{name: make_register(impl.plugin_name) for name in impl.argnames})
-
-        each("crm_register_commands", lambda plugin: lambda command: found.commands.append((plugin, command)))
+        each = self._each
         each("crm_register_migrations", lambda plugin: lambda path: found.migrations.append((plugin, Path(path))))
         each("crm_register_templates", lambda plugin: lambda path: found.templates.append((plugin, Path(path))))
 

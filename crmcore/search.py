@@ -92,3 +92,23 @@ def name_matches(dialect: str, query: str, id_column: Any) -> ColumnElement[bool
         phrase += "*"
     matching = select(literal_column("rowid")).select_from(text("customers_fts")).where(text("customers_fts MATCH :fts_query"))
     return id_column.in_(matching.params(fts_query=phrase))
+
+
+def index_names(connection: Any, changes: list[tuple[int, str | None, str | None]]) -> None:
+    """Keep SQLite's FTS5 index in step: ``(customer id, old search_text or
+    None, new search_text or None)`` per changed customer. PostgreSQL's GIN
+    index follows the column by itself."""
+    if connection.dialect.name != "sqlite" or not changes:
+        return
+    removed = [{"id": i, "text": old} for i, old, _ in changes if old is not None]
+    added = [{"id": i, "text": new} for i, _, new in changes if new is not None]
+    if removed:
+        connection.execute(text("INSERT INTO customers_fts(customers_fts, rowid, search_text) VALUES ('delete', :id, :text)"), removed)
+    if added:
+        connection.execute(text("INSERT INTO customers_fts(rowid, search_text) VALUES (:id, :text)"), added)
+
+
+def rebuild_index(connection: Any) -> None:
+    """Rebuild SQLite's FTS5 index from the customers table."""
+    if connection.dialect.name == "sqlite":
+        connection.execute(text("INSERT INTO customers_fts(customers_fts) VALUES ('rebuild')"))

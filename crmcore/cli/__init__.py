@@ -75,7 +75,7 @@ class CRMGroup(click.Group):
     def _plugin_commands(self, ctx: click.Context) -> dict[str, tuple[str, click.Command]]:
         state = ctx.find_object(CLIState)
         registry = state.crm.plugins if state is not None and state.has_crm else plugin_registry()
-        return {command.name: (plugin, command) for plugin, command in registry.registrations.commands}
+        return {command.name: (plugin, command) for plugin, command in registry.commands}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = [name for name in CORE_COMMANDS if name not in HIDDEN_ALIASES]

@@ -63,6 +63,18 @@ def db_status(state: CLIState) -> None:
         click.echo("pending migrations: run `crm db upgrade`", err=True)
 
 
+@db.command("reindex")
+@pass_state
+def db_reindex(state: CLIState) -> None:
+    """Rebuild the customer name search index (SQLite)."""
+    from crmcore.search import rebuild_index
+
+    with state.uow() as uow:
+        uow.require("settings.edit")
+        rebuild_index(uow.connection)
+    state.emit({"reindexed": True}, text="search index rebuilt")
+
+
 # -- plugins ----------------------------------------------------------------------------
 
 

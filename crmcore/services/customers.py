@@ -9,7 +9,7 @@ from sqlalchemy import Select, and_, delete, false, insert, or_, select, update
 from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer
 from crmcore.errors import Conflict, NotFound, ValidationError
 from crmcore.phones import try_normalise_phone
-from crmcore.search import name_key, name_matches, search_tokens
+from crmcore.search import index_names, name_key, name_matches, search_tokens
 from crmcore.storage.rows import diff, from_row, to_row
 from crmcore.storage.tables import activities, contacts, customer_emails, customer_phones, customer_tags, customers
 
@@ -39,6 +39,7 @@ class CustomerService:
         del row["id"]
         row.update(_name_columns(customer))
         customer.id = self.uow.execute(insert(customers).values(row)).inserted_primary_key[0]
+        index_names(self.uow.connection, [(customer.id, None, row["search_text"])])
         if not customer.code:
             customer.code = self._generate_code(customer.id)
             self.uow.execute(update(customers).where(customers.c.id == customer.id).values(code=customer.code))
@@ -73,6 +74,7 @@ class CustomerService:
         values["updated_at"] = changed.updated_at
         if "name" in delta or "kind" in delta:
             values.update(_name_columns(changed))
+            index_names(self.uow.connection, [(customer_id, search_tokens(current.name), values["search_text"])])
         self.uow.execute(update(customers).where(customers.c.id == customer_id).values(values))
         if delta.keys() & {"phones", "emails", "tags"}:
             self._write_lookups(changed)
