@@ -1,0 +1,81 @@
+"""Hook implementations of the call-center plugin.
+
+Kept light to import: only the standard library and crmcore at the top;
+the service, tables (SQLAlchemy) and CLI load inside the hooks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crmcore import hookimpl
+
+HERE = Path(__file__).parent
+
+
+@hookimpl
+def crm_register_migrations(register):
+    register(HERE / "migrations")
+
+
+@hookimpl
+def crm_register_services(register):
+    from crm_callcenter.service import CallcenterService
+
+    register("callcenter", CallcenterService)
+
+
+@hookimpl
+def crm_register_commands(register):
+    from crm_callcenter.cli import service
+
+    register(service)
+
+
+@hookimpl
+def crm_register_permissions(register):
+    register("callcenter.view", "See tickets, calls, screen pops, the knowledge base and call-center reports")
+    register("callcenter.handle", "Open and work tickets, answer surveys, feed call events, change agent states")
+    register("callcenter.manage", "Configure the business calendar, SLA policies, teams, agents, queues and IVR menus; replay calls")
+    register("callcenter.escalate", "Run SLA escalation (the scheduler's job)")
+    register("callcenter.kb_edit", "Write and change knowledge-base solutions")
+
+
+@hookimpl
+def crm_register_activity_types(register):
+    register("ticket", "工单", label_en="Service ticket event")
+    register("service_call", "客服来电", label_en="Call-center call")
+    register("csat", "满意度评价", label_en="Satisfaction survey answer")
+
+
+@hookimpl
+def crm_customer_panel(uow, customer):
+    from crm_callcenter.panel import ticket_panel
+
+    return ticket_panel(uow, customer)
+
+
+@hookimpl
+def crm_customer_merged(uow, kept, merged):
+    uow.service("callcenter").move_customer(kept.id, merged.id)
+
+
+@hookimpl
+def crm_user_deactivated(uow, user, successor):
+    uow.service("callcenter").hand_over(user.id, successor.id if successor is not None else None)
+
+
+@hookimpl
+def crm_demo_data(uow, customers):
+    from crm_callcenter.demo import make_demo
+
+    return make_demo(uow, customers)
+
+
+@hookimpl(optionalhook=True)
+def crm_campaigns_segment_criteria(register):
+    """Segment criteria for the campaigns plugin (only called when it is installed)."""
+    from crm_callcenter.segments import register_criteria
+
+    register_criteria(register)
+
