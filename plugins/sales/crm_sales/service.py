@@ -57,6 +57,7 @@ class SalesService:
 
         stages = self.stages.by_code()
         found = self.opportunities.list(customer_id=customer_id)
+        found.sort(key=lambda o: (not stages[o.stage].is_open, o.expected_close or _far(), o.id))
         open_ = [o for o in found if stages[o.stage].is_open]
         won = [o for o in found if stages[o.stage].outcome == "won"]
         return {
@@ -77,3 +78,9 @@ def _zero() -> Any:
     from decimal import Decimal
 
     return Decimal("0.00")
+
+
+def _far() -> Any:
+    from datetime import date
+
+    return date.max
