@@ -495,7 +495,9 @@ class PartnersService:
             if effective_end < starts_on:
                 continue
             theirs = row["product_lines"]
-            if not lines or not theirs or set(lines) & set(theirs):
+            # one general agreement at a time, and one per product line; a
+            # product-line agreement takes precedence over the general one
+            if (not lines and not theirs) or set(lines) & set(theirs):
                 raise Conflict(f"agreement {row['id']} ({row['starts_on']}..{row['ends_on']}) already covers these dates"
                                + (f" for {', '.join(sorted(set(lines) & set(theirs)))}" if lines and theirs else "")
                                + "; terminate it or choose other dates or product lines")

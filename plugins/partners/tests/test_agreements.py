@@ -35,9 +35,13 @@ def test_overlapping_agreements_for_the_same_products_conflict(partner, service)
     pid = partner()
     service(lambda s: s.add_agreement(pid, starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31), commission="8%", product_lines=["A"]))
     with pytest.raises(Conflict, match="already covers"):
-        service(lambda s: s.add_agreement(pid, starts_on=date(2026, 6, 1), ends_on=date(2027, 5, 31), commission="6%"))
+        service(lambda s: s.add_agreement(pid, starts_on=date(2026, 6, 1), ends_on=date(2027, 5, 31), commission="6%", product_lines=["A", "C"]))
     other = service(lambda s: s.add_agreement(pid, starts_on=date(2026, 6, 1), ends_on=date(2027, 5, 31), commission="6%", product_lines=["B"]))
     assert other["product_lines"] == ["B"]
+    general = service(lambda s: s.add_agreement(pid, starts_on=date(2026, 6, 1), ends_on=date(2027, 5, 31), commission="5%"))
+    assert general["product_lines"] == []
+    with pytest.raises(Conflict, match="already covers"):
+        service(lambda s: s.add_agreement(pid, starts_on=date(2027, 1, 1), ends_on=date(2027, 12, 31), commission="4%"))
 
 
 def test_a_terminated_agreement_is_kept_and_frees_its_dates(partner, cli, service):
