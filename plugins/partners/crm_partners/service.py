@@ -1409,6 +1409,11 @@ class PartnersService:
 
     def hand_over(self, user_id: int, successor_id: int | None) -> int:
         """Partners managed by a departing user go to the successor."""
+        if successor_id is None:
+            managed = self.uow.execute(select(func.count()).select_from(t.partners).where(t.partners.c.manager_id == user_id)).scalar_one()
+            if managed:
+                raise ValidationError.field("reassign-to", f"the user still manages {managed} partner(s); name who takes them over")
+            return 0
         return self.uow.execute(update(t.partners).where(t.partners.c.manager_id == user_id)
                                 .values(manager_id=successor_id, updated_at=self.uow.now)).rowcount
 
