@@ -74,7 +74,8 @@ def end_of_day_utc(day: date, zone: str) -> datetime:
 
 def _epoch_seconds(dialect: str):
     if dialect == "sqlite":
-        return (func.julianday(activities.c.occurred_at) - 2440587.5) * 86400.0
+        # whole seconds, exactly (julianday arithmetic would round 16:00 UTC + 8 h to just before midnight)
+        return func.strftime("%s", activities.c.occurred_at)
     if dialect == "postgresql":
         return func.extract("epoch", activities.c.occurred_at)
     return None
@@ -85,6 +86,7 @@ def local_days(seconds: np.ndarray, zone: str) -> np.ndarray:
     with the zone's offset at each hour (so daylight saving is honoured)."""
     if seconds.shape[0] == 0:
         return np.zeros(0, np.int64)
+    seconds = np.round(seconds, 3)
     hours = np.floor(seconds / 3600.0).astype(np.int64)
     unique, inverse = np.unique(hours, return_inverse=True)
     tz = ZoneInfo(zone)

@@ -243,7 +243,7 @@ class AnalyticsService:
         for start in range(0, len(ids), 5000):
             chunk = ids[start:start + 5000]
             current.update(self.uow.execute(select(customers.c.id, customers.c[field]).where(
-                customers.c.id.in_(chunk), customers.c.active.is_(True))).tuples().all())
+                customers.c.id.in_(chunk), customers.c.active.is_(True))).all())
         changed = 0
         for customer_id, value in wanted.items():
             if customer_id in current and current[customer_id] != value:

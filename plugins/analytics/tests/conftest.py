@@ -40,7 +40,7 @@ def bulk_load(crm, purchases: list[tuple[int, datetime, Decimal]], *, code_prefi
              "do_not_contact": False, "active": True, "created_at": now, "updated_at": now}
             for e in externals
         ])
-        ids = dict(uow.execute(select(customers.c.code, customers.c.id).where(customers.c.code.like(f"{code_prefix}%"))).tuples().all())
+        ids = dict(uow.execute(select(customers.c.code, customers.c.id).where(customers.c.code.like(f"{code_prefix}%"))).all())
         mapping = {e: ids[f"{code_prefix}{e:05d}"] for e in externals}
         uow.execute(insert(activities), [
             {"customer_id": mapping[e], "type": "purchase", "subject": "CD order", "occurred_at": when, "amount": amount,
