@@ -242,9 +242,13 @@ class CallsMixin:
 
     def _position(self, call_id: int) -> int:
         call = self.uow.execute(select(calls).where(calls.c.id == call_id)).mappings().first()
+        earlier = (calls.c.queued_at < call["queued_at"]) | ((calls.c.queued_at == call["queued_at"]) & (calls.c.id < call_id))
+        if call["vip"]:
+            before = calls.c.vip.is_(True) & earlier
+        else:
+            before = calls.c.vip.is_(True) | earlier
         ahead = self.uow.execute(select(func.count()).select_from(calls).where(
-            calls.c.status == "queued", calls.c.queue_id == call["queue_id"], calls.c.id != call_id,
-            (calls.c.vip > call["vip"]) | ((calls.c.vip == call["vip"]) & (calls.c.queued_at <= call["queued_at"])))).scalar()
+            calls.c.status == "queued", calls.c.queue_id == call["queue_id"], calls.c.id != call_id, before)).scalar()
         return int(ahead) + 1
 
     def _route_of(self, queue: str | None, ivr_keys: str | None, menu_name: str = "main") -> dict[str, Any]:
