@@ -24,6 +24,7 @@ from sqlalchemy import case, cast, func, insert, literal, select, String, update
 from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer
 from crmcore.errors import ValidationError
 from crmcore.search import index_names, name_key, search_tokens
+from crmcore.storage.bulk import bulk_insert
 from crmcore.storage.rows import jsonable, to_row
 from crmcore.storage.tables import activities, audit_log, customer_emails, customer_phones, customer_tags, customers
 
@@ -392,7 +393,7 @@ class CustomerImport:
             row.update(created_at=now, updated_at=now, search_text=search_tokens(customer.name),
                        name_key=name_key(customer.name, customer.kind))
             rows.append(row)
-        ids = self.uow.execute(insert(customers).returning(customers.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        ids = insert_with_ids(self.uow, customers, rows)
         phones, emails, tags, audits = [], [], [], []
         actor = self.uow.actor
         for customer_id, (line, customer) in zip(ids, batch):
@@ -404,12 +405,26 @@ class CustomerImport:
                            "entity_id": str(customer_id), "action": "import", "changes": {"file": result.file, "line": line}})
         index_names(self.uow.connection, [(customer_id, None, row["search_text"]) for customer_id, row in zip(ids, rows)])
         for table, values in ((customer_phones, phones), (customer_emails, emails), (customer_tags, tags), (audit_log, audits)):
-            if values:
-                self.uow.execute(insert(table), values)
+            bulk_insert(self.uow.connection, table, values)
         self.uow.execute(update(customers).where(customers.c.id.in_(ids), customers.c.code.is_(None))
                          .values(code=generated_code(self.uow.connection.dialect.name)))
         result.created += len(ids)
         self.uow.fire("crm_customers_imported", ("import", ids[0]), customer_ids=list(ids))
+
+
+def insert_with_ids(uow: "UnitOfWork", table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows in bulk and return their ids in order. SQLite cannot
+    order ``RETURNING`` of a multi-row insert, so ids are given explicitly
+    (one writer holds SQLite's lock, and a clash fails the whole import);
+    PostgreSQL uses ``RETURNING``."""
+    if uow.connection.dialect.name == "sqlite":
+        start = uow.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one() + 1
+        ids = list(range(start, start + len(rows)))
+        for row, row_id in zip(rows, ids):
+            row["id"] = row_id
+        bulk_insert(uow.connection, table, rows)
+        return ids
+    return uow.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
 
 
 def generated_code(dialect: str) -> Any:
@@ -521,7 +536,7 @@ def import_activities(uow: "UnitOfWork", path: Path, *, encoding: str | None = N
 def _insert_activities(uow: "UnitOfWork", batch: list[dict[str, Any]], result: ImportResult) -> None:
     if not batch:
         return
-    ids = uow.execute(insert(activities).returning(activities.c.id, sort_by_parameter_order=True), batch).scalars().all()
+    ids = insert_with_ids(uow, activities, batch)
     result.created += len(ids)
     uow.audit.record("activity", f"{ids[0]}-{ids[-1]}", "import", {"file": result.file, "count": len(ids)})
     uow.fire("crm_activities_imported", ("activity-import", ids[0]), activity_ids=list(ids))

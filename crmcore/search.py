@@ -100,12 +100,12 @@ def index_names(connection: Any, changes: list[tuple[int, str | None, str | None
     index follows the column by itself."""
     if connection.dialect.name != "sqlite" or not changes:
         return
-    removed = [{"id": i, "text": old} for i, old, _ in changes if old is not None]
-    added = [{"id": i, "text": new} for i, _, new in changes if new is not None]
+    removed = [(i, old) for i, old, _ in changes if old is not None]
+    added = [(i, new) for i, _, new in changes if new is not None]
     if removed:
-        connection.execute(text("INSERT INTO customers_fts(customers_fts, rowid, search_text) VALUES ('delete', :id, :text)"), removed)
+        connection.exec_driver_sql("INSERT INTO customers_fts(customers_fts, rowid, search_text) VALUES ('delete', ?, ?)", removed)
     if added:
-        connection.execute(text("INSERT INTO customers_fts(rowid, search_text) VALUES (:id, :text)"), added)
+        connection.exec_driver_sql("INSERT INTO customers_fts(rowid, search_text) VALUES (?, ?)", added)
 
 
 def rebuild_index(connection: Any) -> None:

@@ -32,6 +32,7 @@ class ChoiceService:
     def __init__(self, uow: "UnitOfWork"):
         self.uow = uow
         self._cache: dict[str, list[Choice]] | None = None
+        self._codes: dict[tuple[str, str], str] = {}
 
     def list(self, kind: str) -> list[Choice]:
         if self._cache is None:
@@ -43,9 +44,13 @@ class ChoiceService:
 
     def resolve(self, kind: str, value: str) -> str:
         """The code for ``value`` given as code or label, or ValidationError."""
+        known = self._codes.get((kind, value))
+        if known is not None:
+            return known
         text = str(value).strip()
         for choice in self.list(kind):
             if text.lower() in (choice.code, choice.label.lower(), (choice.label_en or "").lower()):
+                self._codes[(kind, value)] = choice.code
                 return choice.code
         known = ", ".join(f"{c.code} ({c.label})" for c in self.list(kind))
         raise ValidationError.field(kind, f"{value!r} is not one of {known}")
@@ -65,4 +70,5 @@ class ChoiceService:
         self.uow.execute(insert(choices).values(kind=kind, code=code, label=label, label_en=label_en, position=position))
         self.uow.audit.record("choice", f"{kind}:{code}", "create", {"label": label})
         self._cache = None
+        self._codes.clear()
         return Choice(kind, code, label, label_en)

@@ -157,10 +157,11 @@ class CustomerService:
         department, and on creation fill in the owner and department from the
         actor. Used by create, update and the importer."""
         choices = self.uow.choices
-        customer.level = choices.resolve("level", customer.level)
-        customer.status = choices.resolve("status", customer.status)
-        customer.stage = choices.resolve("stage", customer.stage)
-        customer.custom = self.uow.custom_fields.clean(customer.custom)
+        values = customer.__dict__  # set directly: the attrs validators have run, these values are checked here
+        for kind in ("level", "status", "stage"):
+            values[kind] = choices.resolve(kind, values[kind])
+        if customer.custom:
+            values["custom"] = self.uow.custom_fields.clean(customer.custom)
         if customer.owner_id is not None and self.uow.users.find(customer.owner_id) is None:
             raise ValidationError.field("owner", f"no user {customer.owner_id!r}")
         if customer.department_id is not None and self.uow.departments.find(customer.department_id) is None:
@@ -168,10 +169,10 @@ class CustomerService:
         if defaults:
             actor = self.uow.actor
             if customer.owner_id is None:
-                customer.owner_id = actor.id
+                values["owner_id"] = actor.id
             if customer.department_id is None:
                 owner = self.uow.users.find(customer.owner_id) if customer.owner_id else None
-                customer.department_id = owner.department_id if owner else actor.department_id
+                values["department_id"] = owner.department_id if owner else actor.department_id
         return customer
 
     def _check_code_free(self, code: str) -> None:

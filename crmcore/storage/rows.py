@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Mapping, TypeVar
 
 import attrs
@@ -28,8 +29,14 @@ def from_row(cls: type[T], row: Mapping[str, Any]) -> T:
 
 def to_row(obj: Any, columns: Any) -> dict[str, Any]:
     """The attributes of ``obj`` that are columns of the table."""
-    names = set(columns.keys())
-    return {name: value for name, value in attrs.asdict(obj, recurse=False).items() if name in names}
+    values = obj.__dict__
+    return {name: values[name] for name in _shared_names(type(obj), tuple(columns.keys()))}
+
+
+@lru_cache(maxsize=None)
+def _shared_names(cls: type, columns: tuple[str, ...]) -> tuple[str, ...]:
+    fields = {attribute.name for attribute in attrs.fields(cls)}
+    return tuple(name for name in columns if name in fields)
 
 
 def jsonable(value: Any) -> Any:
