@@ -88,7 +88,8 @@ class Points:
                        members.c.card_number)
                 .join(members, (members.c.customer_id == activities.c.customer_id) & (members.c.status == "active"))
                 .join(cards, (cards.c.number == members.c.card_number) & (cards.c.status == "active"))
-                .where(activities.c.id.in_(chunk), activities.c.type == "purchase", activities.c.cancelled.is_(False), activities.c.amount > 0)
+                .where(activities.c.id.in_(chunk), activities.c.type == "purchase", activities.c.cancelled.is_(False), activities.c.amount > 0,
+                       activities.c.id.notin_(select(pending.c.activity_id).where(pending.c.activity_id.in_(chunk))))
             )
             for row in self.uow.execute(query).mappings():
                 member = {"id": row["member_id"], "tier_id": row["tier_id"]}
@@ -151,7 +152,7 @@ class Points:
                 upgraded.add(member["id"])
             results.append({"activity": row["activity_id"], "card_number": member["card_number"], "status": "confirmed",
                             "reward_points": row["reward_points"], "upgrade_points": row["upgrade_points"]})
-        posted = self.ledger.post_many(entries) if len(entries) > 2 else [e for e in (self._post_row(e) for e in entries) if e]
+        posted = self.ledger.post_many(entries)
         done = {r["activity"] for r in results if r["status"] == "confirmed"}
         if done:
             ids = sorted(done)
@@ -161,11 +162,6 @@ class Points:
             self.uow.audit.record("membership_points", None, "confirm", {"activities": ids, "entries": len(posted)})
         self.service.members.upgrade_if_due(upgraded)
         return results
-
-    def _post_row(self, row: dict[str, Any]) -> dict[str, Any] | None:
-        return self.ledger.post(row["member_id"], row["kind"], row["points"], row["source"], plan_id=row.get("plan_id"),
-                                reference=row.get("reference"), key=row.get("idempotency_key"), effective_on=row.get("effective_on"),
-                                expires_on=row.get("expires_on"), reason=row.get("reason"))
 
     def purchase_cancelled(self, activity_id: int) -> dict[str, Any] | None:
         """A refunded purchase: pending points are dropped; confirmed points
