@@ -78,7 +78,8 @@ stage_changes = Table(
 opportunity_contacts = Table(
     "sales_opportunity_contacts",
     metadata,
-    Column("opportunity_id", Id, ForeignKey("sales_opportunities.id", ondelete="CASCADE"), primary_key=True),
+    Column("opportunity_id", Id, ForeignKey("sales_opportunities.id", ondelete="CASCADE",
+                                            name="fk_sales_opportunity_contacts_opportunity_id"), primary_key=True),
     Column("contact_id", Id, ForeignKey("contacts.id"), primary_key=True),
 )
 

@@ -79,7 +79,7 @@ def upgrade() -> None:
 
     op.create_table(
         "sales_opportunity_contacts",
-        sa.Column("opportunity_id", Id, sa.ForeignKey("sales_opportunities.id", name="fk_sales_opportunity_contacts_opportunity_id_sales_opportunities", ondelete="CASCADE"), nullable=False),
+        sa.Column("opportunity_id", Id, sa.ForeignKey("sales_opportunities.id", name="fk_sales_opportunity_contacts_opportunity_id", ondelete="CASCADE"), nullable=False),
         sa.Column("contact_id", Id, sa.ForeignKey("contacts.id", name="fk_sales_opportunity_contacts_contact_id_contacts"), nullable=False),
         sa.PrimaryKeyConstraint("opportunity_id", "contact_id", name="pk_sales_opportunity_contacts"),
     )
