@@ -235,14 +235,14 @@ class CustomerImport:
             raise ValidationError.field("columns", f"no name column (客户名称/name) among {', '.join(header)}")
         result = ImportResult(file=path.name, unknown_columns=unknown)
         titles = {target: header[index] for index, target in columns.items()}
-        chunk: list[tuple[int, Customer, dict[str, str]]] = []
+        self._header = header
+        chunk: list[tuple[int, Customer, list[str]]] = []
         for line, cells in rows:
             result.rows += 1
-            values = {header[i] if i < len(header) else f"column{i + 1}": cells[i] for i in range(len(cells))}
             try:
-                chunk.append((line, self._customer(columns, cells), values))
+                chunk.append((line, self._customer(columns, cells), cells))
             except _RowError as error:
-                result.rejected.append(Rejection(line, titles.get(error.column, error.column), error.reason, values))
+                result.rejected.append(Rejection(line, titles.get(error.column, error.column), error.reason, self._values(cells)))
             if result.rows % BATCH == 0:
                 self._process(chunk, result)
                 self.progress(BATCH)
@@ -252,25 +252,30 @@ class CustomerImport:
         self.uow.audit.record("import", path.name, "import customers", result.summary())
         return result
 
-    def _process(self, chunk: list[tuple[int, Customer, dict[str, str]]], result: ImportResult) -> None:
+    def _values(self, cells: list[str]) -> dict[str, str]:
+        """A rejected row as it was in the file, by column title."""
+        header = self._header
+        return {header[i] if i < len(header) else f"column{i + 1}": cells[i] for i in range(len(cells))}
+
+    def _process(self, chunk: list[tuple[int, Customer, list[str]]], result: ImportResult) -> None:
         """Sort one chunk of parsed rows into duplicates within the file,
         matches of stored customers, and new customers (inserted in bulk)."""
         fresh = []
-        for line, customer, values in chunk:
+        for line, customer, cells in chunk:
             claimed = self._claimed_in_file(customer)
             if claimed is not None:
-                result.rejected.append(Rejection(line, "", f"duplicate of line {claimed} in this file", values))
+                result.rejected.append(Rejection(line, "", f"duplicate of line {claimed} in this file", self._values(cells)))
                 continue
             self._claim(customer, line)
-            fresh.append((line, customer, values))
+            fresh.append((line, customer, cells))
         stored = self._stored([customer for _, customer, _ in fresh])
         pending = []
-        for line, customer, values in fresh:
+        for line, customer, cells in fresh:
             existing = next((stored[key] for key in self._identities(customer) if key in stored), None)
             if existing is None:
                 pending.append((line, customer))
             else:
-                self._apply_to_existing(existing, customer, result, line, values)
+                self._apply_to_existing(existing, customer, result, line, self._values(cells))
         self._insert(pending, result)
 
     # one row
@@ -396,13 +401,14 @@ class CustomerImport:
         ids = insert_with_ids(self.uow, customers, rows)
         phones, emails, tags, audits = [], [], [], []
         actor = self.uow.actor
+        origin = {"file": result.file}
         for customer_id, (line, customer) in zip(ids, batch):
             customer.id = customer_id
             phones += [{"number": n, "customer_id": customer_id, "contact_id": None} for n in customer.phones]
             emails += [{"email": e, "customer_id": customer_id, "contact_id": None} for e in customer.emails]
             tags += [{"tag": t, "customer_id": customer_id} for t in customer.tags]
             audits.append({"at": now, "actor_id": actor.id, "actor": actor.username, "entity": "customer",
-                           "entity_id": str(customer_id), "action": "import", "changes": {"file": result.file, "line": line}})
+                           "entity_id": str(customer_id), "action": "import", "changes": origin})
         index_names(self.uow.connection, [(customer_id, None, row["search_text"]) for customer_id, row in zip(ids, rows)])
         for table, values in ((customer_phones, phones), (customer_emails, emails), (customer_tags, tags), (audit_log, audits)):
             bulk_insert(self.uow.connection, table, values)

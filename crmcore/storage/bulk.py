@@ -22,10 +22,25 @@ def bulk_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     quote = dialect.identifier_preparer.quote
     sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES ({', '.join([marker] * len(names))})"
-    plain = [i for i, p in enumerate(processors) if p is None]
-    if len(plain) == len(names):
-        parameters = [tuple(row[n] for n in names) for row in rows]
-    else:
-        pairs = list(zip(names, processors))
-        parameters = [tuple(value if (value := row[n]) is None or p is None else p(value) for n, p in pairs) for row in rows]
-    connection.exec_driver_sql(sql, parameters)
+    connection.exec_driver_sql(sql, [tuple(values) for values in _processed(rows, names, processors)])
+
+
+def _processed(rows: list[dict[str, Any]], names: list[str], processors: list[Callable[[Any], Any] | None]) -> Any:
+    """Each row's values through its column's processor. Bulk rows repeat
+    values (one timestamp, empty lists, flags), so a column reuses its last
+    result when its value equals the last one."""
+    last_raw: list[Any] = [object()] * len(names)
+    last_done: list[Any] = [None] * len(names)
+    columns = list(enumerate(zip(names, processors)))
+    for row in rows:
+        values = []
+        for index, (name, process) in columns:
+            value = row[name]
+            if process is None or value is None:
+                values.append(value)
+            elif value is last_raw[index] or (type(value) is type(last_raw[index]) and value == last_raw[index]):
+                values.append(last_done[index])
+            else:
+                last_raw[index], last_done[index] = value, process(value)
+                values.append(last_done[index])
+        yield values
