@@ -933,7 +933,14 @@ class PartnersService:
             .group_by(t.assignments.c.partner_id)).all()
         return dict(rows)
 
-    def rank(self, lead: Any, exclude: Iterable[int] = ()) -> list[dict[str, Any]]:
+    def _rank_context(self) -> dict[str, Any]:
+        """What ranking reads, loaded once (a sweep over many leads reuses it
+        and keeps ``loads`` up to date as it offers)."""
+        rows = self.uow.execute(select(t.partners).where(t.partners.c.status == "active")).mappings().all()
+        return {"rows": rows, "weights": {g["id"]: g["weight"] for g in self.grades()}, "loads": self.loads(),
+                "names": self._names(r["customer_id"] for r in rows)}
+
+    def rank(self, lead: Any, exclude: Iterable[int] = (), context: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Active partners that may take this lead, best first.
 
         score = territory × industry × grade weight ÷ (1 + open leads).
@@ -945,10 +952,8 @@ class PartnersService:
         out. Ties go to the lower load, then the older partner.
         """
         excluded = set(exclude)
-        rows = self.uow.execute(select(t.partners).where(t.partners.c.status == "active")).mappings().all()
-        weights = {g["id"]: g["weight"] for g in self.grades()}
-        loads = self.loads()
-        names = self._names(r["customer_id"] for r in rows)
+        context = context if context is not None else self._rank_context()
+        rows, weights, loads, names = context["rows"], context["weights"], context["loads"], context["names"]
         ranked = []
         for row in rows:
             pid = row["customer_id"]
@@ -1092,16 +1097,18 @@ class PartnersService:
         result["next"] = self._pass_on(row["customer_id"], assignment_id)
         return result
 
-    def _pass_on(self, lead_id: int, previous_id: int) -> dict[str, Any]:
+    def _pass_on(self, lead_id: int, previous_id: int, context: dict[str, Any] | None = None) -> dict[str, Any]:
         """Offer the lead to the best partner that has not had it yet."""
         lead = self.uow.customers.find(lead_id)
         if lead is None or not lead.active or lead.status != "potential":
             return {"lead_id": lead_id, "assignment_id": None, "partner_id": None, "note": "no longer a lead"}
-        candidates = self.rank(lead, self._tried(lead_id))
+        candidates = self.rank(lead, self._tried(lead_id), context)
         if not candidates:
             return {"lead_id": lead_id, "assignment_id": None, "partner_id": None, "note": "no other partner covers it: left unassigned"}
         chosen = candidates[0]
         offer = self._offer(lead_id, chosen["partner_id"], "auto", chosen["score"], None, previous_id=previous_id, reason="reassigned")
+        if context is not None:
+            context["loads"][chosen["partner_id"]] = context["loads"].get(chosen["partner_id"], 0) + 1
         return {"lead_id": lead_id, "assignment_id": offer["id"], "partner_id": chosen["partner_id"], "partner": chosen["partner"],
                 "score": chosen["score"], "note": "reassigned"}
 
@@ -1113,9 +1120,14 @@ class PartnersService:
         rows = self.uow.execute(select(t.assignments).where(
             t.assignments.c.status == "offered", t.assignments.c.deadline_at < now).order_by(t.assignments.c.id)).mappings().all()
         results = []
+        if not rows:
+            return results
+        self.uow.execute(update(t.assignments).where(t.assignments.c.id.in_([r["id"] for r in rows]))
+                         .values(status="expired", reason="not accepted by the deadline"))
+        self.uow.audit.record("partners_assignment", None, "expire", {"ids": [r["id"] for r in rows]})
+        context = self._rank_context()  # loads counted after the expired offers were closed
         for row in rows:
-            self._close_assignment(row["id"], "expired", "not accepted by the deadline")
-            moved = self._pass_on(row["customer_id"], row["id"])
+            moved = self._pass_on(row["customer_id"], row["id"], context)
             results.append({"expired_assignment": row["id"], "from_partner_id": row["partner_id"], **moved})
         return results
 
