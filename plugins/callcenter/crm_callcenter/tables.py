@@ -213,7 +213,7 @@ call_events = Table(
 )
 
 articles = Table(
-    "callcenter_kb_articles",
+    "callcenter_articles",
     metadata,
     Column("id", Id, primary_key=True),
     Column("title", String(200), nullable=False),
@@ -228,17 +228,17 @@ articles = Table(
 )
 
 article_tags = Table(
-    "callcenter_kb_tags",
+    "callcenter_article_tags",
     metadata,
     Column("tag", String(60), primary_key=True),
-    Column("article_id", Id, ForeignKey("callcenter_kb_articles.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("article_id", Id, ForeignKey("callcenter_articles.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 ticket_solutions = Table(
     "callcenter_ticket_solutions",
     metadata,
     Column("ticket_id", Id, ForeignKey("callcenter_tickets.id"), primary_key=True),
-    Column("article_id", Id, ForeignKey("callcenter_kb_articles.id"), primary_key=True, index=True),
+    Column("article_id", Id, ForeignKey("callcenter_articles.id"), primary_key=True, index=True),
     Column("at", UTCDateTime, nullable=False),
     Column("actor_id", Id, ForeignKey("users.id")),
 )

@@ -70,7 +70,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=('pk_callcenter_agent_sessions'))
     )
     op.create_index('ix_callcenter_agent_sessions_user_started', 'callcenter_agent_sessions', ['user_id', 'started_at'], unique=False)
-    op.create_table('callcenter_kb_articles',
+    op.create_table('callcenter_articles',
     sa.Column('id', Id, nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
@@ -81,8 +81,8 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.Column('updated_at', UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=('fk_callcenter_kb_articles_author_id_users')),
-    sa.PrimaryKeyConstraint('id', name=('pk_callcenter_kb_articles'))
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=('fk_callcenter_articles_author_id_users')),
+    sa.PrimaryKeyConstraint('id', name=('pk_callcenter_articles'))
     )
     op.create_table('callcenter_teams',
     sa.Column('id', Id, nullable=False),
@@ -108,13 +108,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=('fk_callcenter_agents_user_id_users')),
     sa.PrimaryKeyConstraint('user_id', name=('pk_callcenter_agents'))
     )
-    op.create_table('callcenter_kb_tags',
+    op.create_table('callcenter_article_tags',
     sa.Column('tag', sa.String(length=60), nullable=False),
     sa.Column('article_id', Id, nullable=False),
-    sa.ForeignKeyConstraint(['article_id'], ['callcenter_kb_articles.id'], name=('fk_callcenter_kb_tags_article_id_callcenter_kb_articles'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('tag', 'article_id', name=('pk_callcenter_kb_tags'))
+    sa.ForeignKeyConstraint(['article_id'], ['callcenter_articles.id'], name=('fk_callcenter_article_tags_article_id_callcenter_articles'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tag', 'article_id', name=('pk_callcenter_article_tags'))
     )
-    op.create_index(('ix_callcenter_kb_tags_article_id'), 'callcenter_kb_tags', ['article_id'], unique=False)
+    op.create_index(('ix_callcenter_article_tags_article_id'), 'callcenter_article_tags', ['article_id'], unique=False)
     op.create_table('callcenter_tickets',
     sa.Column('id', Id, nullable=False),
     sa.Column('customer_id', Id, nullable=False),
@@ -261,7 +261,7 @@ def upgrade() -> None:
     sa.Column('at', UTCDateTime(), nullable=False),
     sa.Column('actor_id', Id, nullable=True),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=('fk_callcenter_ticket_solutions_actor_id_users')),
-    sa.ForeignKeyConstraint(['article_id'], ['callcenter_kb_articles.id'], name=('fk_callcenter_ticket_solutions_article_id_callcenter_kb_articles')),
+    sa.ForeignKeyConstraint(['article_id'], ['callcenter_articles.id'], name=('fk_callcenter_ticket_solutions_article_id_callcenter_articles')),
     sa.ForeignKeyConstraint(['ticket_id'], ['callcenter_tickets.id'], name=('fk_callcenter_ticket_solutions_ticket_id_callcenter_tickets')),
     sa.PrimaryKeyConstraint('ticket_id', 'article_id', name=('pk_callcenter_ticket_solutions'))
     )
@@ -311,11 +311,11 @@ def downgrade() -> None:
     op.drop_index('ix_callcenter_tickets_created', table_name='callcenter_tickets')
     op.drop_index('ix_callcenter_tickets_assignee_open', table_name='callcenter_tickets')
     op.drop_table('callcenter_tickets')
-    op.drop_index(('ix_callcenter_kb_tags_article_id'), table_name='callcenter_kb_tags')
-    op.drop_table('callcenter_kb_tags')
+    op.drop_index(('ix_callcenter_article_tags_article_id'), table_name='callcenter_article_tags')
+    op.drop_table('callcenter_article_tags')
     op.drop_table('callcenter_agents')
     op.drop_table('callcenter_teams')
-    op.drop_table('callcenter_kb_articles')
+    op.drop_table('callcenter_articles')
     op.drop_index('ix_callcenter_agent_sessions_user_started', table_name='callcenter_agent_sessions')
     op.drop_table('callcenter_agent_sessions')
     op.drop_table('callcenter_ticket_types')
