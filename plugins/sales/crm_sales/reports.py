@@ -196,8 +196,9 @@ class ReportService:
     # -- the stale rule ----------------------------------------------------------
 
     def stale(self, days: int = 30, *, notify: bool = True, per: str = "month", owner_id: int | None = None) -> dict[str, Any]:
-        """Open opportunities with no activity on their customer (and no
-        stage change, and not opened) for ``days`` days, per owner; each
+        """Open opportunities of active customers with no activity on their
+        customer (and no stage change, and not opened) for ``days`` days,
+        per owner; each
         owner's managers get one message per run listing the ones not yet
         reported to them in this period (``per`` month or week)."""
         if days < 1:
@@ -207,7 +208,8 @@ class ReportService:
         now = self.uow.now
         threshold = now - timedelta(days=days)
         open_codes = [s.code for s in self.opps.stages.all(include_inactive=True) if s.is_open]
-        conditions = [opportunities.c.stage.in_(open_codes)]
+        conditions = [opportunities.c.stage.in_(open_codes),
+                      opportunities.c.customer_id.in_(select(customers.c.id).where(customers.c.active.is_(True)))]
         if owner_id is not None:
             conditions.append(opportunities.c.owner_id == owner_id)
         rows = self._rows(*conditions)

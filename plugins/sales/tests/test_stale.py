@@ -133,3 +133,11 @@ def test_stale_as_written_prints_per_owner(cli, crm, make, opp, org_chart):
     opp(customer.id, opened_days_ago=60)
     result = cli("sales", "stale", "--days", "30", json=True)
     assert result.exit_code == 0 and result.json["days"] == 30 and result.json["owners"][0]["owner"] == "alice"
+
+
+def test_opportunities_of_cancelled_customers_are_not_reported(cli, crm, make, opp, org_chart):
+    customer = make.customer(owner_id=org_chart["alice"].id)
+    opp(customer.id, opened_days_ago=60)
+    with crm.unit_of_work() as uow:
+        uow.customers.cancel(customer.id, reason="倒闭")
+    assert cli("sales", "stale", "--no-notify", json=True).json["stale"] == []
