@@ -379,8 +379,9 @@ REGISTRATION_COLUMNS = ["id", "partner", "customer", "product", "expected_amount
 def _registration_text(r: dict[str, Any]) -> str:
     lines = [f"registration {r['id']}: partner {r['partner_id']} ({r['partner']}) → customer {r['customer_id']} ({r['customer']})",
              f"  amount {_money(r['expected_amount'])}, close {r['expected_close']}" + (f", product {r['product']}" if r["product"] else ""),
-             f"  status {r['status']}" + (f" ({r['decision_reason']})" if r.get("decision_reason") else "")
-             + (f", protected until {r['protected_until']}" if r["status"] in ("pending", "approved") else "")]
+             f"  status {r['status']}" + (f", protected until {r['protected_until']}" if r["status"] in ("pending", "approved") else "")]
+    if r.get("decision_reason"):
+        lines.append(f"  decision: {r['decision_reason']}")
     if r.get("won_amount") is not None:
         lines.append(f"  won {_money(r['won_amount'])} on {r['closed_on']}")
     elif r.get("closed_on"):

@@ -62,10 +62,6 @@ def _split(values: Iterable[str] | None) -> list[str]:
     return found
 
 
-def _rate(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(value)
-
-
 class PartnersService:
     """Partners, agreements, deal registrations, lead assignments,
     commissions and performance."""
@@ -1349,7 +1345,7 @@ class PartnersService:
         for grade in grades:  # best first
             needed = round_money(Decimal(grade["min_revenue"]) * factor)
             revenue_ok = metrics["revenue"] >= needed
-            rate_needed = _rate(grade["min_win_rate"])
+            rate_needed = _norm(grade["min_win_rate"])
             rate_ok = rate_needed is None or (metrics["win_rate"] is not None and metrics["win_rate"] >= rate_needed)
             checks.append({"grade": grade["name"], "weight": grade["weight"], "revenue_needed": needed,
                            "win_rate_needed": rate_needed, "meets": revenue_ok and rate_ok})

@@ -5,7 +5,7 @@ its customer id, so contacts, activities, audit and search come from the core.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, Numeric, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Date, ForeignKey, Index, Integer, Numeric, String, Table, Text, UniqueConstraint
 
 from crmcore import Id, Json, Money, UTCDateTime, metadata
 

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 
-from crmcore import ValidationError
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import update
 
 from crm_partners import tables as t
-from crmcore import Conflict
 
 
 @pytest.fixture

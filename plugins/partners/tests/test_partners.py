@@ -2,7 +2,7 @@
 
 import pytest
 
-from crmcore import Conflict, ValidationError
+from crmcore import Conflict
 from crmcore.testing import PluginConformance
 
 
