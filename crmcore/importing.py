@@ -562,7 +562,7 @@ def import_contacts(uow: "UnitOfWork", path: Path, *, encoding: str | None = Non
         try:
             customer_id = matcher.match(raw.pop("customer_code", ""), raw.pop("customer_phone", ""), raw.pop("customer_email", ""))
             fields = {k: v for k, v in raw.items() if v}
-            with uow.session.begin_nested():  # a rejected row leaves nothing behind
+            with uow.savepoint():  # a rejected row leaves nothing behind
                 uow.contacts.add(customer_id, **fields)
         except ValidationError as error:
             column, _, reason = error.errors[0].partition(": ")

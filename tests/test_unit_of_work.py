@@ -153,3 +153,17 @@ def test_outbox_delivery_sends_through_the_channel_and_retries_failures(crm, reg
     with crm.unit_of_work() as uow:
         failed = uow.outbox.list(status="pending")[0]
     assert failed.attempts == 1 and "server down" in failed.error
+
+
+def test_orm_work_through_uow_session_commits_and_rolls_back_with_the_unit_of_work(crm, make):
+    from sqlalchemy import update
+
+    customer = make.customer(city="北京")
+    with pytest.raises(RuntimeError), crm.unit_of_work() as uow:
+        uow.session.execute(update(customers).where(customers.c.id == customer.id).values(city="上海"))
+        raise RuntimeError
+    with crm.unit_of_work() as uow:
+        assert uow.customers.get(customer.id).city == "北京"
+        uow.session.execute(update(customers).where(customers.c.id == customer.id).values(city="广州"))
+    with crm.unit_of_work() as uow:
+        assert uow.customers.get(customer.id).city == "广州"

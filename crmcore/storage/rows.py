@@ -16,15 +16,22 @@ def from_row(cls: type[T], row: Mapping[str, Any]) -> T:
     """Build a domain object from a stored row without re-validating it:
     what is in the database was validated on the way in."""
     obj = object.__new__(cls)
+    data = dict(row)
     values = obj.__dict__
-    for attribute in attrs.fields(cls):
-        if attribute.name in row:
-            values[attribute.name] = row[attribute.name]
-        elif isinstance(attribute.default, attrs.Factory):
-            values[attribute.name] = attribute.default.factory()
+    for name, factory, default in _defaults(cls):
+        if name in data:
+            values[name] = data[name]
         else:
-            values[attribute.name] = attribute.default
+            values[name] = factory() if factory is not None else default
     return obj
+
+
+@lru_cache(maxsize=None)
+def _defaults(cls: type) -> tuple[tuple[str, Any, Any], ...]:
+    return tuple(
+        (a.name, a.default.factory, None) if isinstance(a.default, attrs.Factory) else (a.name, None, a.default)
+        for a in attrs.fields(cls)
+    )
 
 
 def to_row(obj: Any, columns: Any) -> dict[str, Any]:

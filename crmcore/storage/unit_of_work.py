@@ -32,7 +32,7 @@ class UnitOfWork:
     def __init__(self, crm: "CRM", actor: User | str | int | None):
         self.crm = crm
         self._actor_ref = actor
-        self.session: Session | None = None
+        self._transaction: Any = None
         self._after_commit: list[Callable[[], None]] = []
         self._services: dict[str, Any] = {}
         self._firing: set[tuple[str, Any]] = set()
@@ -40,8 +40,9 @@ class UnitOfWork:
     # -- transaction ------------------------------------------------------------
 
     def __enter__(self) -> "UnitOfWork":
-        self.session = Session(self.crm.engine, expire_on_commit=False)
-        self.session.begin()
+        #: The transaction's connection, for SQLAlchemy Core statements.
+        self.connection: Connection = self.crm.engine.connect()
+        self._transaction = self.connection.begin()
         try:
             self.actor = self._resolve_actor(self._actor_ref)
         except BaseException:
@@ -57,20 +58,30 @@ class UnitOfWork:
                 callback()
 
     def _close(self, *, commit: bool) -> None:
-        assert self.session is not None
         try:
+            session = self.__dict__.get("session")
+            if session is not None:
+                if commit:
+                    session.flush()
+                session.close()
             if commit:
-                self.session.commit()
+                self._transaction.commit()
             else:
-                self.session.rollback()
+                self._transaction.rollback()
         finally:
-            self.session.close()
+            self.connection.close()
 
-    @property
-    def connection(self) -> Connection:
-        """The transaction's connection, for SQLAlchemy Core statements."""
-        assert self.session is not None, "use the unit of work inside a with block"
-        return self.session.connection()
+    @cached_property
+    def session(self) -> Session:
+        """An ORM session inside this unit of work's transaction, for plugins
+        that map their own tables; it is flushed when the unit of work
+        commits, and never commits on its own."""
+        return Session(bind=self.connection, expire_on_commit=False)
+
+    def savepoint(self) -> Any:
+        """``with uow.savepoint():`` — a nested transaction; an exception
+        inside undoes only what was done inside."""
+        return self.connection.begin_nested()
 
     def execute(self, statement: Any, parameters: Any = None) -> Any:
         return self.connection.execute(statement, parameters)
