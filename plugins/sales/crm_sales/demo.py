@@ -43,7 +43,7 @@ def make_demo(uow: "UnitOfWork", customers: list[Any]) -> str:
         close = local_date(uow.now, zone) + timedelta(days=rng.randint(-15, 150))
         opportunity = sales.opportunities.add(
             customer.id, name=PROJECTS[index % len(PROJECTS)] if customer.kind == "organization" else "个人理财方案",
-            amount=amount, expected_close=close, opened_at=opened, source=rng.choice(["self", "self", "referral", "campaign:春季展会"]),
+            amount=amount, expected_close=close, opened_at=opened, source=rng.choice(["self", "self", "referral", "展会"]),
             competitors=rng.sample(COMPETITORS, rng.randint(0, 2)))
         steps = PATHS[target][1:]
         moment = opened

@@ -51,6 +51,13 @@ class SalesService:
 
         return KeyPersonService(self.uow)
 
+    def open(self, customer_id: int, *, name: str | None = None, amount: Any = 0, close: Any = None,
+             source: str = "self", owner_id: int | None = None, **fields: Any) -> Any:
+        """Open an opportunity (a short form of ``opportunities.add`` for
+        other plugins reaching sales duck-typed)."""
+        return self.opportunities.add(customer_id, name=name or "新商机", amount=amount, expected_close=close,
+                                      source=source, owner_id=owner_id, **fields)
+
     def customer_summary(self, customer_id: int) -> dict[str, Any]:
         """What the customer panel shows: open pipeline, won, latest deals."""
         from crm_sales.reports import weighted
