@@ -40,6 +40,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     false,
     func,
     literal,
@@ -358,11 +359,11 @@ class Compiler:
         op = leaf.op
 
         def having(tags: list[str]) -> Any:
-            return customers.c.id.in_(select(customer_tags.c.customer_id).where(customer_tags.c.tag.in_(tags)))
+            return exists().where(customer_tags.c.customer_id == customers.c.id, customer_tags.c.tag.in_(tags))
 
         if op == "exists":
             value = self._values(leaf, "bool")
-            anything = customers.c.id.in_(select(customer_tags.c.customer_id))
+            anything = exists().where(customer_tags.c.customer_id == customers.c.id)
             return anything if value else not_(anything)
         if op in ("eq", "contains") and isinstance(leaf.value, list):
             tags = [_typed(leaf, "text", v) for v in leaf.value]
@@ -510,22 +511,22 @@ class Compiler:
         since = self._since(leaf)
         if since is not None:
             conditions.append(activities.c.occurred_at >= since)
-        aggregate = func.count() if measure == "count" else func.coalesce(func.sum(activities.c.amount), 0)
         op = leaf.op
         if op == "exists":
             value = self._values(leaf, "bool")
-            has = customers.c.id.in_(select(activities.c.customer_id).where(*conditions))
+            has = exists().where(activities.c.customer_id == customers.c.id, *conditions)
             return has if value else not_(has)
         if op == "contains":
             raise leaf.error(f"{name} is a number; use eq ne in not_in gt gte lt lte between exists", "op")
         value = self._values(leaf, "number")
-        predicate, holds_for_zero = _number_predicate(op, value)
-        grouped = select(activities.c.customer_id).where(*conditions).group_by(activities.c.customer_id)
-        if holds_for_zero:
-            # customers without any matching activity count as 0 and match:
-            # everyone except those whose aggregate fails the predicate.
-            return customers.c.id.not_in(grouped.having(not_(predicate(aggregate))))
-        return customers.c.id.in_(grouped.having(predicate(aggregate)))
+        # A correlated aggregate: evaluated per candidate customer through the
+        # (customer_id, occurred_at) index, after the cheaper criteria have
+        # narrowed the candidates; a customer without activities counts as 0.
+        measure_of = func.count() if measure == "count" else func.coalesce(func.sum(activities.c.amount), 0)
+        aggregate = (select(measure_of).where(activities.c.customer_id == customers.c.id, *conditions)
+                     .correlate(customers).scalar_subquery())
+        predicate, _holds_for_zero = _number_predicate(op, value)
+        return predicate(aggregate)
 
     def _rfm(self, leaf: Leaf) -> Any:
         part = leaf.field.split(".", 1)[1]
