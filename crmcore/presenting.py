@@ -70,5 +70,28 @@ def activity_view(uow: "UnitOfWork", activity: "Activity") -> dict[str, Any]:
 
 
 def customer_panels(uow: "UnitOfWork", customer: "Customer") -> list[Any]:
-    """Each enabled plugin's panel for this customer."""
-    return [panel for panel in uow.hook.crm_customer_panel(uow=uow, customer=customer) if panel is not None]
+    """Each enabled plugin's panel for this customer; the customer's phones
+    and e-mails are masked in them unless the actor may see them, whatever
+    the plugin put there."""
+    panels = [panel for panel in uow.hook.crm_customer_panel(uow=uow, customer=customer) if panel is not None]
+    if can_see_contact_details(uow):
+        return panels
+    secrets = {p: mask_phone(p) for p in customer.phones}
+    secrets.update({e: mask_email(e) for e in customer.emails})
+    for panel in panels:
+        panel.data = _masked(panel.data, secrets)
+        if panel.lines is not None:
+            panel.lines = _masked(panel.lines, secrets)
+    return panels
+
+
+def _masked(value: Any, secrets: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for secret, masked in secrets.items():
+            value = value.replace(secret, masked)
+        return value
+    if isinstance(value, dict):
+        return {k: _masked(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_masked(v, secrets) for v in value]
+    return value

@@ -103,3 +103,18 @@ def test_permission_changes_are_audited(crm, cli):
 def test_audit_list_needs_audit_view(company, cli):
     result = cli("audit", "list", as_="alice")
     assert result.exit_code == 1 and "requires audit.view" in result.stderr
+
+
+def test_plugin_panels_do_not_leak_masked_contact_details(company, cli, make, register_plugin):
+    from crmcore import Panel, hookimpl
+
+    class Leaky:
+        @hookimpl
+        def crm_customer_panel(self, customer):
+            return Panel("leaky", "Leaky", {"call": f"call {customer.phones[0]}"}, lines=[f"mail {customer.emails[0]}"])
+
+    register_plugin(Leaky(), "leaky")
+    customer = make.customer(phones=["13800138000"], emails=["zhangwei@example.com"], actor="alice")
+    assert cli("customer", "show", str(customer.id), as_="alice", json=True).json["panels"]["leaky"]["call"] == "call 138****8000"
+    assert "z***@example.com" in cli("customer", "show", str(customer.id), as_="alice").stdout
+    assert cli("customer", "show", str(customer.id), as_="carol", json=True).json["panels"]["leaky"]["call"] == "call 13800138000"
