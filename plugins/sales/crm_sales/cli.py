@@ -104,9 +104,10 @@ def opportunity_add(state: CLIState, customer_id: int, owner: str | None, opened
 @click.option("--customer", "customer_id", type=int, help="Only this customer's.")
 @click.option("--open", "open_only", is_flag=True, help="Only open ones (not won or lost).")
 @click.option("--closing", help="Expected to close in this period: 2026-12, 2026-Q4, 2026.")
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True, help="At most this many.")
 @pass_state
 def opportunity_list(state: CLIState, owner: str | None, stage: str | None, customer_id: int | None, open_only: bool,
-                     closing: str | None) -> None:
+                     closing: str | None, limit: int) -> None:
     """List opportunities, soonest expected close first."""
     from crm_sales.values import parse_period
 
@@ -114,7 +115,7 @@ def opportunity_list(state: CLIState, owner: str | None, stage: str | None, cust
         span = parse_period(closing, "closing") if closing else None
         found = uow.service("sales").opportunities.list(
             owner_id=_user_id(uow, owner), stage=stage, customer_id=customer_id, open_only=open_only,
-            closing=(span.start, span.end) if span else None)
+            closing=(span.start, span.end) if span else None, limit=limit)
         rows = [opportunity_view(uow, o) for o in found]
     state.emit(rows, columns=OPPORTUNITY_COLUMNS)
 

@@ -111,6 +111,14 @@ def test_an_approved_partner_registration_opens_an_opportunity(crm, cli, make):
         f"partner:{partner.id}", "250000.00", "2026-12-20", "智能门禁系统", customer.id)
 
 
+def test_other_plugins_can_open_opportunities_duck_typed(crm, make):
+    customer = make.customer()
+    with crm.unit_of_work() as uow:
+        assert uow.has_service("sales")
+        made = uow.service("sales").open(customer.id, name="渠道商机", amount="88000", close="2026-12-01", source="partner:9")
+    assert (made.stage, made.probability, made.amount, made.source) == ("qualification", 10, Decimal("88000.00"), "partner:9")
+
+
 def test_commands_refuse_to_run_where_sales_is_disabled(cli, as_user, make, opp):
     cli("department", "add", "北京分公司")
     cli("plugins", "disable", "sales", "--department", "北京分公司")
