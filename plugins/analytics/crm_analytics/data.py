@@ -110,12 +110,18 @@ def load_purchases(uow: "UnitOfWork", until: date | None = None, *,
     )
     if until is not None:
         query = query.where(activities.c.occurred_at < end_of_day_utc(until, zone))
-    result = uow.execute(query.execution_options(stream_results=True, yield_per=CHUNK))
+    result = uow.execute(query)
+    # plain DBAPI tuples: numpy reads them ~10x faster than SQLAlchemy rows
+    cursor = getattr(result, "cursor", None)
+    fetch = cursor.fetchmany if cursor is not None else (lambda n: result.fetchmany(n))
     ids, secs, amounts = [], [], []
-    for chunk in result.partitions(CHUNK):
+    while True:
+        chunk = fetch(CHUNK)
+        if not chunk:
+            break
         if seconds_expr is None:
             chunk = [(c, w.timestamp(), a) for c, w, a in chunk]
-        block = np.array(chunk, dtype=float).reshape(-1, 3)
+        block = np.array(chunk, dtype=float).reshape(-1, 3)  # Decimal/str numbers convert here
         ids.append(block[:, 0].astype(np.int64))
         secs.append(block[:, 1])
         amounts.append(block[:, 2])

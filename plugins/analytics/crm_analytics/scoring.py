@@ -8,7 +8,19 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.stats import rankdata
+
+
+def rankdata(values: np.ndarray, method: str = "average") -> np.ndarray:
+    """1-based ranks, ties sharing their average rank (as scipy.stats.rankdata,
+    without importing scipy.stats, which costs a second)."""
+    n = values.shape[0]
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    starts = np.concatenate(([0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1))
+    ends = np.append(starts[1:], n)
+    ranks = np.empty(n)
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
 
 # ---------------------------------------------------------------------------
 # RFM

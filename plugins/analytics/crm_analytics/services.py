@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 ENTITY = "analytics"
 INSERT_CHUNK = 20_000
+RUN_CONSTANTS = ("as_of", "computed_at", "window_days", "model_id", "horizon_weeks", "margin", "discount", "stale")
 Progress = Callable[[str, int], None]  # (what, how many more done)
 
 
@@ -604,8 +605,28 @@ class AnalyticsService:
     # -- storage ------------------------------------------------------------------------------------------
 
     def _replace(self, table, rows: list[dict[str, Any]], progress: Progress) -> None:
+        """Delete the table's rows and insert ``rows``: through the driver's
+        executemany with plain tuples (several times faster than insert()
+        with dicts for a million rows), values converted for the dialect."""
         self.uow.execute(delete(table))
+        if not rows:
+            return
+        connection = self.uow.connection
+        dialect = connection.dialect
+        names = list(rows[0])
+        processors = [table.c[name].type.bind_processor(dialect) for name in names]
+        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+        sql = f"INSERT INTO {dialect.identifier_preparer.quote(table.name)} ({quoted}) VALUES ({', '.join([marker] * len(names))})"
+        # the same for every row of a run: convert once
+        constant = {name: (process(rows[0][name]) if process else rows[0][name])
+                    for name, process in zip(names, processors) if name in RUN_CONSTANTS}
         for start in range(0, len(rows), INSERT_CHUNK):
             chunk = rows[start:start + INSERT_CHUNK]
-            self.uow.execute(insert(table), chunk)
+            params = [
+                tuple(constant[name] if name in constant else (process(row[name]) if process else row[name])
+                      for name, process in zip(names, processors))
+                for row in chunk
+            ]
+            connection.exec_driver_sql(sql, params)
             progress(table.name, len(chunk))

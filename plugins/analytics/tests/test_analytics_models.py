@@ -82,17 +82,14 @@ def test_fit_recovers_parameters_from_simulated_customers():
     n, T = 20000, 52.0
     lam = rng.gamma(truth.r, 1 / truth.alpha, n)
     p = rng.beta(truth.a, truth.b, n)
-    x = np.zeros(n)
-    t_x = np.zeros(n)
-    for i in range(n):  # simulation only; the fit itself has no per-customer loop
-        t, alive = 0.0, True
-        while alive:
-            t += rng.exponential(1 / lam[i])
-            if t > T:
-                break
-            x[i] += 1
-            t_x[i] = t
-            alive = rng.random() > p[i]
+    x, t_x, t = np.zeros(n), np.zeros(n), np.zeros(n)
+    active = np.arange(n)
+    while active.size:  # every live customer's next purchase at once; dropout only after a repeat purchase
+        t[active] += rng.exponential(1 / lam[active])
+        active = active[t[active] < T]
+        x[active] += 1
+        t_x[active] = t[active]
+        active = active[rng.random(active.size) > p[active]]
     params, _ = m.fit_bgnbd(x, t_x, np.full(n, T))
     assert params.r == pytest.approx(truth.r, rel=0.15)
     assert params.alpha == pytest.approx(truth.alpha, rel=0.2)

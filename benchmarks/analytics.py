@@ -1,0 +1,202 @@
+"""Benchmark of the analytics plugin: scoring a large customer base.
+
+    python benchmarks/analytics.py            # 1,000,000 customers, ~5,000,000 purchases
+    python benchmarks/analytics.py --quick    # 20,000 customers, ~100,000 purchases
+
+1. Simulates a customer base from known BG/NBD + Gamma-Gamma parameters
+   (vectorised), writes it as core customers and purchase activities with
+   bulk ``insert()`` into a fresh SQLite CRM.
+2. Times each step of the math on the arrays (load from the database,
+   summarise, fit BG/NBD, fit Gamma-Gamma, CLV for everyone) and reports how
+   close the fit comes to the parameters the data was drawn from.
+3. Runs ``crm analytics score`` — RFM, grades, fit, CLV, churn, lifecycle for
+   every customer, stored — as ONE command in a subprocess and times it.
+4. If the ``lifetimes`` package is importable (optional; not a dependency),
+   fits the same summaries with it and prints its parameters and time side by
+   side, on CDNOW and on the simulated data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CDNOW = ROOT / "plugins" / "analytics" / "tests" / "fixtures" / "CDNOW_sample.txt"
+TRUE_BGNBD = {"r": 0.6, "alpha": 6.0, "a": 0.8, "b": 3.2}
+TRUE_GAMMA_GAMMA = {"p": 4.0, "q": 3.5, "gamma": 120.0}
+START = datetime(2023, 1, 1, tzinfo=timezone.utc)
+WEEKS = 104  # two years of history; customers arrive during the first year
+
+
+def simulate(n: int, seed: int = 11):
+    """Purchases of n customers drawn from BG/NBD (timing) and Gamma-Gamma
+    (spend): arrays of customer index, time in weeks since START, amount."""
+    rng = np.random.default_rng(seed)
+    r, alpha, a, b = TRUE_BGNBD.values()
+    p, q, g = TRUE_GAMMA_GAMMA.values()
+    lam = rng.gamma(r, 1 / alpha, n)
+    drop = rng.beta(a, b, n)
+    nu = rng.gamma(q, 1 / g, n)
+    first = rng.uniform(0, 52, n)
+    who, when = [np.arange(n)], [first]
+    t = first.copy()
+    active = np.arange(n)
+    while active.size:
+        t[active] += rng.exponential(1 / lam[active])
+        active = active[t[active] < WEEKS]
+        who.append(active)
+        when.append(t[active].copy())
+        # after each repeat purchase a customer drops out with probability p
+        active = active[rng.random(active.size) > drop[active]]
+    who = np.concatenate(who)
+    when = np.concatenate(when)
+    amount = np.round(rng.gamma(p, 1 / nu[who]), 2) + 0.01
+    return who, when, amount
+
+
+def load_crm(url: str, n: int):
+    import crmcore
+    from crmcore.bootstrap import initialise
+    from crmcore.tables import activities, customers
+    from sqlalchemy import insert, select
+
+    crm = crmcore.CRM.open(url, plugins=["analytics"])
+    initialise(crm)
+    who, when, amount = simulate(n)
+    now = datetime.now(timezone.utc)
+    chunk = 100_000
+    t0 = time.perf_counter()
+    with crm.unit_of_work() as uow:
+        for start in range(0, n, chunk):
+            uow.execute(insert(customers), [
+                {"code": f"B{i:07d}", "kind": "person", "name": f"客户{i}", "phones": [], "emails": [], "level": "normal",
+                 "status": "active", "stage": "exploration", "tags": [], "custom": {}, "do_not_contact": False,
+                 "active": True, "created_at": now, "updated_at": now}
+                for i in range(start, min(n, start + chunk))
+            ])
+        first_id = uow.execute(select(customers.c.id).where(customers.c.code == "B0000000")).scalar()
+        order = np.argsort(when, kind="stable")
+        for start in range(0, who.size, chunk):
+            index = order[start:start + chunk]
+            uow.execute(insert(activities), [
+                {"customer_id": int(first_id + c), "type": "purchase", "subject": "订单", "amount": float(m),
+                 "occurred_at": START + timedelta(weeks=float(w)), "done": True, "source_plugin": "core", "payload": {},
+                 "cancelled": False, "created_at": now}
+                for c, w, m in zip(who[index], when[index], amount[index])
+            ])
+            print(f"\r  loaded {min(start + chunk, who.size):,} of {who.size:,} purchases", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    return crm, who.size, time.perf_counter() - t0
+
+
+def timed(label: str, results: list, fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    value = fn(*args, **kwargs)
+    results.append((label, time.perf_counter() - t0))
+    return value
+
+
+def lifetimes_fit(summary):
+    try:
+        from lifetimes import BetaGeoFitter, GammaGammaFitter
+    except ImportError:
+        return None
+    t0 = time.perf_counter()
+    bg = BetaGeoFitter()
+    bg.fit(summary.x, summary.t_x, summary.T)
+    keep = summary.x > 0
+    gg = GammaGammaFitter()
+    gg.fit(summary.x[keep], summary.m[keep])
+    seconds = time.perf_counter() - t0
+    return dict(bg.params_), {"p": gg.params_["p"], "q": gg.params_["q"], "gamma": gg.params_["v"]}, seconds
+
+
+def show_params(title: str, rows: list[tuple[str, dict]]) -> None:
+    names = list(rows[0][1])
+    print(f"  {title:<28}" + "".join(f"{n:>12}" for n in names))
+    for label, values in rows:
+        print(f"  {label:<28}" + "".join(f"{values[n]:>12.4f}" for n in names))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="20,000 customers instead of 1,000,000")
+    parser.add_argument("--customers", type=int, help="number of customers to simulate")
+    args = parser.parse_args()
+    n = args.customers or (20_000 if args.quick else 1_000_000)
+
+    from crm_analytics.data import day_number, load_purchases
+    from crm_analytics.models import BGNBDParams, GammaGammaParams, customer_lifetime_value, fit_bgnbd, fit_gamma_gamma
+    from crm_analytics.summary import read_cdnow, summarise
+
+    print("== CDNOW (Fader, Hardie & Lee 2005), calibration 1997-01-01..1997-09-30")
+    cd = summarise(read_cdnow(CDNOW), 10134, 9862)
+    t0 = time.perf_counter()
+    bg, _ = fit_bgnbd(cd.x, cd.t_x, cd.T)
+    gg, _ = fit_gamma_gamma(cd.x, cd.m)
+    ours = time.perf_counter() - t0
+    paper = [("paper", {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}), ("crm-analytics", bg.as_dict())]
+    paper_gg = [("paper", {"p": 6.25, "q": 3.74, "gamma": 15.44}), ("crm-analytics", gg.as_dict())]
+    other = lifetimes_fit(cd)
+    if other:
+        paper.append(("lifetimes", other[0]))
+        paper_gg.append(("lifetimes", other[1]))
+    show_params("BG/NBD", paper)
+    show_params("Gamma-Gamma", paper_gg)
+    print(f"  fit time: crm-analytics {ours * 1000:.0f} ms" + (f", lifetimes {other[2] * 1000:.0f} ms "
+                                                                f"(ratio {other[2] / ours:.1f}x)" if other else
+                                                                " (lifetimes not installed: no cross-check)"))
+
+    print(f"\n== simulated base: {n:,} customers")
+    workdir = Path(tempfile.mkdtemp(prefix="crm-bench-analytics-"))
+    url = f"sqlite:///{workdir / 'crm.db'}"
+    crm, purchases_n, load_seconds = load_crm(url, n)
+    print(f"  {purchases_n:,} purchases written in {load_seconds:.1f} s ({purchases_n / load_seconds:,.0f} rows/s, bulk insert())")
+    as_of = (START + timedelta(weeks=WEEKS)).date()
+    steps: list[tuple[str, float]] = []
+    with crm.unit_of_work() as uow:
+        purchases = timed("read purchases from the database", steps, load_purchases, uow, as_of)
+    summary = timed("summarise (x, t_x, T, m)", steps, summarise, purchases, day_number(as_of))
+    bg, _ = timed("fit BG/NBD", steps, fit_bgnbd, summary.x, summary.t_x, summary.T)
+    gg, _ = timed("fit Gamma-Gamma", steps, fit_gamma_gamma, summary.x, summary.m)
+    timed("P(alive), E[purchases], spend, CLV (52w)", steps, customer_lifetime_value, bg, gg, x=summary.x, t_x=summary.t_x,
+          T=summary.T, m=summary.m, horizon_weeks=52, margin=0.3, annual_discount=0.1)
+    for label, seconds in steps:
+        print(f"  {label:<42} {seconds:8.2f} s   {len(summary) / seconds:>12,.0f} customers/s")
+    rows = [("drawn from", TRUE_BGNBD), ("crm-analytics", bg.as_dict())]
+    rows_gg = [("drawn from", TRUE_GAMMA_GAMMA), ("crm-analytics", gg.as_dict())]
+    other = lifetimes_fit(summary) if n <= 200_000 else None
+    if other:
+        rows.append(("lifetimes", other[0]))
+        rows_gg.append(("lifetimes", other[1]))
+    show_params("BG/NBD", rows)
+    show_params("Gamma-Gamma", rows_gg)
+    math_seconds = sum(s for label, s in steps if label.startswith("fit"))
+    if other:
+        print(f"  fit time: crm-analytics {math_seconds:.2f} s, lifetimes {other[2]:.2f} s (ratio {other[2] / math_seconds:.1f}x)")
+    crm.close()
+
+    print(f"\n== one command: crm analytics score (RFM, grades, fit, CLV, churn, lifecycle; all stored)")
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", "from crmcore.cli import main; main()", "--db", url, "analytics", "score", "--as-of", as_of.isoformat(),
+                           "--horizon", "52w", "--margin", "0.3", "--discount", "0.1"],
+                          capture_output=True, text=True, env={**os.environ, "CRM_LOAD_PLUGINS": "analytics"})
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        print(done.stdout, done.stderr)
+        raise SystemExit(done.returncode)
+    print("  " + done.stdout.strip().replace("\n", "\n  "))
+    print(f"  wall time {seconds:.1f} s: {n / seconds:,.0f} customers/s, {purchases_n / seconds:,.0f} purchases/s")
+
+
+if __name__ == "__main__":
+    main()
