@@ -422,6 +422,100 @@ def crm_user_deactivated(uow: UnitOfWork, user: User, successor: User | None) ->
 
 
 # ---------------------------------------------------------------------------
+# Privacy: a person's data, erasure, retention
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def crm_privacy_export(uow: UnitOfWork, customer: Customer) -> dict[str, list[dict[str, Any]]] | None:
+    """Called by ``crm privacy export`` for everything the plugin holds about
+    one person, inside the export's single read transaction.
+
+    :returns: ``{"<kind of record>": [row, ...]}`` with JSON-able rows (the
+        export writes one JSON section and one CSV per kind), or ``None``.
+
+    Example::
+
+        @hookimpl
+        def crm_privacy_export(uow, customer):
+            rows = uow.execute(select(cards).where(cards.c.customer_id == customer.id)).mappings()
+            return {"membership_cards": [dict(r) for r in rows]}
+    """
+
+
+@hookspec
+def crm_privacy_erase(uow: UnitOfWork, customer: Customer, reason: str) -> None:
+    """Called once by ``crm privacy erase`` inside its transaction, before the
+    core anonymises its own records: replace every personal value the plugin
+    holds about this customer (names, phones, e-mails, addresses, free text)
+    so that no trace of them remains; keep what reports need (amounts,
+    counts, durations) without identity. Raising aborts the erasure.
+
+    Example::
+
+        @hookimpl
+        def crm_privacy_erase(uow, customer, reason):
+            uow.execute(update(tickets).where(tickets.c.customer_id == customer.id)
+                        .values(subject="(erased)", body=None, caller=None))
+    """
+
+
+@hookspec
+def crm_register_retention_rules(register: Callable[..., None]) -> None:
+    """Called at start to collect retention rules, applied by ``crm privacy retain``.
+
+    ``register(name, description, apply)`` where ``apply(uow, now, dry_run)``
+    returns how many records the rule removes or anonymises (and changes
+    nothing when ``dry_run``); it must be idempotent.
+
+    Example::
+
+        @hookimpl
+        def crm_register_retention_rules(register):
+            register("callcenter.call_metadata", "Call metadata after 24 months", purge_old_calls)
+    """
+
+
+# ---------------------------------------------------------------------------
+# The HTTP API
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def crm_register_routes(register: Callable[..., None]) -> None:
+    """Called when ``crm serve`` builds the application, for the plugin's
+    HTTP endpoints.
+
+    ``register(handler)`` takes a Litestar route handler, controller or
+    router; it is mounted under ``/api/v1/<plugin>/`` and served only to
+    users of departments where the plugin is enabled. Handlers reach the
+    services through the request's unit of work (see ``crmcore.api``).
+
+    Example::
+
+        @hookimpl
+        def crm_register_routes(register):
+            from crm_membership.api import MembersController
+            register(MembersController)
+    """
+
+
+@hookspec
+def crm_register_events(register: Callable[..., None]) -> None:
+    """Called at start to declare the events integrators can subscribe
+    webhooks to. ``register(name, description)``; names are
+    ``<plugin>.<thing>.<happened>``. Publish one with
+    ``uow.publish(name, payload)``: it is delivered after commit.
+
+    Example::
+
+        @hookimpl
+        def crm_register_events(register):
+            register("membership.points.posted", "Points were posted to a member's ledger")
+    """
+
+
+# ---------------------------------------------------------------------------
 # Presentation and demo data
 # ---------------------------------------------------------------------------
 
