@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Iterable
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, select, update
 
 from crmcore import Conflict, Customer, NotFound, ValidationError, from_row
 from crmcore.tables import activities, customers, outbox
@@ -713,21 +713,29 @@ class CampaignsService:
     # =====================================================================
 
     def sync_delivery(self, campaign_id: int | None = None) -> int:
-        """Copy the outbox's delivery results (status, attempts, last error)
-        to the campaign's messages still waiting for delivery."""
-        waiting = [messages.c.status == "queued", messages.c.outbox_id.isnot(None)]
-        if campaign_id is not None:
-            waiting.append(messages.c.campaign_id == campaign_id)
-        rows = self.uow.execute(
-            select(messages.c.id, outbox.c.status, outbox.c.attempts, outbox.c.error, outbox.c.sent_at)
-            .join(outbox, outbox.c.id == messages.c.outbox_id).where(*waiting)
-            .where(or_(outbox.c.status != "pending", outbox.c.attempts != messages.c.attempts))
-        ).mappings().all()
-        for row in rows:
-            status = {"sent": "sent", "failed": "failed", "cancelled": "cancelled"}.get(row["status"], "queued")
-            self.uow.execute(update(messages).where(messages.c.id == row["id"]).values(
-                status=status, attempts=row["attempts"], error=row["error"], delivered_at=row["sent_at"]))
-        return len(rows)
+        """Copy the outbox's delivery results (status, attempts, last error,
+        time sent) to the campaign's messages still waiting for delivery:
+        set-based UPDATEs, whatever the number of messages."""
+        def waiting(*conditions: Any) -> list[Any]:
+            found = [messages.c.status == "queued", messages.c.outbox_id.in_(select(outbox.c.id).where(*conditions))]
+            if campaign_id is not None:
+                found.append(messages.c.campaign_id == campaign_id)
+            return found
+
+        def of_outbox(column: Any) -> Any:
+            return select(column).where(outbox.c.id == messages.c.outbox_id).scalar_subquery()
+
+        changed = 0
+        for outbox_status, status in (("sent", "sent"), ("failed", "failed"), ("cancelled", "cancelled")):
+            changed += self.uow.execute(update(messages).where(*waiting(outbox.c.status == outbox_status)).values(
+                status=status, attempts=of_outbox(outbox.c.attempts), error=of_outbox(outbox.c.error),
+                delivered_at=of_outbox(outbox.c.sent_at))).rowcount
+        # still pending, but tried: keep the attempts and the last error
+        changed += self.uow.execute(update(messages).where(
+            *waiting(outbox.c.status == "pending", outbox.c.attempts > 0),
+            messages.c.attempts != of_outbox(outbox.c.attempts)).values(
+            attempts=of_outbox(outbox.c.attempts), error=of_outbox(outbox.c.error))).rowcount
+        return changed
 
     def messages(self, name: str, *, status: str | None = None, step: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
         campaign = self.get(name)

@@ -3,11 +3,10 @@
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import update
 
 from campaigns_helpers import write
-from crmcore import hookimpl
+from crmcore import hookimpl, utcnow
 
 from crm_campaigns.tables import audience, campaigns, messages
 
@@ -47,15 +46,9 @@ def test_a_purchase_after_a_message_is_attributed_to_the_campaign(crm, make, ser
 
 def test_a_purchase_outside_the_attribution_window_is_not_attributed(crm, make, service):
     a, *_ = launch(service, make, attribution_days=7)
-    make.activity(a.id, "purchase", amount="1200", occurred_at=crm_now(crm) + timedelta(days=8))
-    make.activity(a.id, "purchase", amount="50", occurred_at=crm_now(crm) - timedelta(days=1))  # before the message
+    make.activity(a.id, "purchase", amount="1200", occurred_at=utcnow() + timedelta(days=8))
+    make.activity(a.id, "purchase", amount="50", occurred_at=utcnow() - timedelta(days=1))  # before the message
     assert service(lambda s: s.responses("春季促销")) == []
-
-
-def crm_now(crm):
-    from crmcore import utcnow
-
-    return utcnow()
 
 
 def test_the_last_campaign_to_reach_the_customer_gets_the_purchase(crm, make, service):

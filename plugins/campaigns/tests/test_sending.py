@@ -5,10 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from crmcore import Conflict, ValidationError, hookimpl
-from crmcore.tables import outbox
+from crmcore import hookimpl
 
-from crm_campaigns.tables import campaigns, messages
+from crm_campaigns.tables import campaigns
 
 SHANGHAI = {"criteria": [{"field": "city", "op": "eq", "value": "上海"}]}
 
