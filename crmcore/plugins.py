@@ -63,6 +63,8 @@ class PluginRegistry:
     def __init__(self, *, trace: bool = False, strict: bool = False):
         self.pm = pluggy.PluginManager("crm")
         self.pm.add_hookspecs(hookspecs)
+        # historic: every plugin registered from now on may add its own hookspecs
+        self.pm.hook.crm_add_hookspecs.call_historic(kwargs={"plugin_manager": self.pm})
         self.strict = strict
         self.infos: dict[str, PluginInfo] = {}
         self._registrations: Registrations | None = None

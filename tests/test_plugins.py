@@ -160,3 +160,28 @@ def test_plugins_list_reports_a_broken_plugin_by_name_with_its_error(install, cr
     assert "No module named 'numpyy'" in listed["error"]
     assert "BROKEN" in run_cli(crm, "plugins", "list").stdout
     assert run_cli(crm, "customer", "list").exit_code == 0
+
+
+def test_a_plugin_can_declare_hooks_that_other_plugins_implement(crm, register_plugin):
+    import types
+
+    import pluggy
+
+    from crmcore import hookimpl
+
+    spec = pluggy.HookspecMarker("crm")
+    specs = types.SimpleNamespace(crm_loyalty_bonus=spec(lambda customer: None))
+
+    class Declaring:
+        @hookimpl
+        def crm_add_hookspecs(self, plugin_manager):
+            plugin_manager.add_hookspecs(specs)
+
+    class Implementing:
+        @hookimpl(optionalhook=True)
+        def crm_loyalty_bonus(self, customer):
+            return 10
+
+    register_plugin(Implementing(), "implementing")  # registered first: its hook waits for the spec
+    register_plugin(Declaring(), "declaring")
+    assert crm.plugins.pm.hook.crm_loyalty_bonus(customer=None) == [10]
