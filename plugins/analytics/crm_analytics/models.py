@@ -32,6 +32,11 @@ from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 WEEKS_PER_YEAR = 365.25 / 7
 
 
+def _wsum(weights: np.ndarray, values: np.ndarray) -> float:
+    """Σ weights × values without BLAS (whose threads stall on a busy machine)."""
+    return float(np.add.reduce(weights * values))
+
+
 class FitError(ValueError):
     """The data cannot support the model (too few customers, no repeat buyers)."""
 
@@ -83,23 +88,33 @@ def bgnbd_log_likelihood(params, x, t_x, T, weights=None) -> np.ndarray:
     return ll if weights is None else ll * weights
 
 
-def _bgnbd_objective(log_params: np.ndarray, x, t_x, T, weights, total: float):
+def _bgnbd_objective(log_params: np.ndarray, x, t_x, T, weights, total: float, by_x=None):
+    """Mean negative log-likelihood and its gradient in log-parameter space.
+    ``by_x`` = (distinct x, index of each row's x): the gamma/beta/digamma
+    terms depend on x alone, so they are computed once per distinct x."""
     params = np.exp(log_params)
     r, alpha, a, b = params
-    a1, a2, a3, a4, repeat = _bgnbd_terms(params, x, t_x, T)
-    mix = np.logaddexp(a3, a4)
-    ll = a1 + a2 + mix
-    w = np.exp(a4 - mix)  # share of the "dropped out after the last purchase" term
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - (1 - w) * np.log(alpha + T) - w * np.log(alpha + t_x)
-    d_alpha = r / alpha - (1 - w) * (r + x) / (alpha + T) - w * (r + x) / (alpha + t_x)
-    d_a = digamma(a + b) - digamma(a + b + x) + w / a
+    ux, xi = by_x if by_x is not None else np.unique(x, return_inverse=True)
+    repeat = x > 0
+    a1 = (gammaln(r + ux) - gammaln(r) + r * np.log(alpha))[xi]
+    a2 = (betaln(a, b + ux) - betaln(a, b))[xi]
+    log_alpha_T = np.log(alpha + T)
+    log_alpha_tx = np.log(alpha + t_x)
+    a3 = -(r + x) * log_alpha_T
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv = np.where(repeat, 1.0 / np.where(repeat, b + x - 1, 1.0), 0.0)
-    d_b = digamma(b + x) - digamma(a + b + x) - digamma(b) + digamma(a + b) - w * inv
-    grad = np.array([np.dot(weights, g) for g in (d_r, d_alpha, d_a, d_b)]) * params
-    value = float(np.dot(weights, ll))
+        inv_u = np.where(ux > 0, 1.0 / np.where(ux > 0, b + ux - 1, 1.0), 0.0)
+        log_odds_u = np.where(ux > 0, np.log(a) + np.log(np.where(ux > 0, inv_u, 1.0)), -np.inf)
+    a4 = np.where(repeat, log_odds_u[xi] - (r + x) * log_alpha_tx, -np.inf)
+    mix = np.logaddexp(a3, a4)
+    value = _wsum(weights, a1 + a2 + mix)
     if not np.isfinite(value):
         return 1e100, np.zeros(4)
+    w = np.exp(a4 - mix)  # share of the "dropped out after the last purchase" term
+    d_r = (digamma(r + ux) - digamma(r) + np.log(alpha))[xi] - (1 - w) * log_alpha_T - w * log_alpha_tx
+    d_alpha = r / alpha - (r + x) * ((1 - w) / (alpha + T) + w / (alpha + t_x))
+    d_a = (digamma(a + b) - digamma(a + b + ux))[xi] + w / a
+    d_b = (digamma(b + ux) - digamma(a + b + ux) - digamma(b) + digamma(a + b))[xi] - w * inv_u[xi]
+    grad = np.array([_wsum(weights, g) for g in (d_r, d_alpha, d_a, d_b)]) * params
     return -value / total, -grad / total
 
 
@@ -118,9 +133,11 @@ def fit_bgnbd(x, t_x, T, *, weights=None, initial=(1.0, 1.0, 1.0, 1.0)) -> tuple
     weights = np.asarray(weights, dtype=float)
     _check_bgnbd_data(x, t_x, T, weights)
     total = float(weights.sum())
+    ux, xi = np.unique(x, return_inverse=True)
+    by_x = (ux, xi.reshape(-1))
     best = None
     for start in (np.log(initial), np.log([0.5, 5.0, 0.8, 2.5]), np.zeros(4) + np.log(0.1)):
-        result = minimize(_bgnbd_objective, start, args=(x, t_x, T, weights, total), jac=True, method="L-BFGS-B",
+        result = minimize(_bgnbd_objective, start, args=(x, t_x, T, weights, total, by_x), jac=True, method="L-BFGS-B",
                           bounds=[(-12.0, 12.0)] * 4, options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-9})
         if best is None or result.fun < best.fun:
             best = result
@@ -209,7 +226,7 @@ def _gamma_gamma_objective(log_params, x, m, weights, total):
     params = np.exp(log_params)
     p, q, g = params
     ll = gamma_gamma_log_likelihood(params, x, m)
-    value = float(np.dot(weights, ll))
+    value = _wsum(weights, ll)
     if not np.isfinite(value):
         return 1e100, np.zeros(3)
     px = p * x
@@ -217,7 +234,7 @@ def _gamma_gamma_objective(log_params, x, m, weights, total):
     d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - log_gmx)
     d_q = digamma(px + q) - digamma(q) + np.log(g) - log_gmx
     d_g = q / g - (px + q) / (g + m * x)
-    grad = np.array([np.dot(weights, d) for d in (d_p, d_q, d_g)]) * params
+    grad = np.array([_wsum(weights, d) for d in (d_p, d_q, d_g)]) * params
     return -value / total, -grad / total
 
 
@@ -247,7 +264,7 @@ def fit_gamma_gamma(x, m, *, weights=None, initial=(1.0, 1.0, 1.0)) -> tuple[Gam
         if result.success and np.all(np.abs(result.x) < 11.9):
             break
     p, q, g = np.exp(best.x)
-    loglik = -float(best.fun) * total - float(np.dot(weights, x > 0)) * np.log(scale)
+    loglik = -float(best.fun) * total - _wsum(weights, x > 0) * np.log(scale)
     return GammaGammaParams(float(p), float(q), float(g) * scale), loglik
 
 

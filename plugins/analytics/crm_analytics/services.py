@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 ENTITY = "analytics"
 INSERT_CHUNK = 20_000
-RUN_CONSTANTS = ("as_of", "computed_at", "window_days", "model_id", "horizon_weeks", "margin", "discount", "stale")
 Progress = Callable[[str, int], None]  # (what, how many more done)
 
 
@@ -84,15 +83,12 @@ class AnalyticsService:
         from crm_analytics.data import from_day_number
 
         now = self.uow.now
-        rows = [
-            {"customer_id": int(c), "as_of": as_of, "window_days": window_days, "computed_at": now,
-             "last_purchase": from_day_number(last), "recency_days": int(rec), "frequency": int(f),
-             "monetary": round(float(mon), 2), "r_score": int(r), "f_score": int(fs), "m_score": int(m),
-             "cell": str(cell), "segment": str(seg), "stale": False}
-            for c, last, rec, f, mon, r, fs, m, cell, seg in zip(
-                ids, everything.last_day, recency, frequency, monetary, scores["r"], scores["f"], scores["m"],
-                scores["cell"], scores["segment"])
-        ]
+        rows = {
+            "customer_id": ids, "as_of": as_of, "window_days": window_days, "computed_at": now,
+            "last_purchase": [from_day_number(d) for d in everything.last_day.tolist()], "recency_days": recency,
+            "frequency": frequency, "monetary": np.round(monetary, 2), "r_score": scores["r"], "f_score": scores["f"],
+            "m_score": scores["m"], "cell": scores["cell"], "segment": scores["segment"], "stale": False,
+        }
         self._replace(rfm_table, rows, progress)
         counts = {s: int(n) for s, n in zip(*np.unique(scores["segment"].astype(str), return_counts=True))} if len(ids) else {}
         revenue = {s: float(monetary[scores["segment"] == s].sum()) for s in counts}
@@ -208,13 +204,11 @@ class AnalyticsService:
         rules = self.rules()
         result = grade_customers(revenue, count, everyone, rules)
         now = self.uow.now
-        rows = [
-            {"customer_id": int(c), "as_of": as_of, "window_days": window_days, "computed_at": now,
-             "revenue": round(float(rev), 2), "purchases": int(n), "rank": int(rank), "cumulative_share": float(share),
-             "abc_class": str(abc), "grade": str(g), "stale": False}
-            for c, rev, n, rank, share, abc, g in zip(everyone, revenue, count, result["rank"], result["cumulative_share"],
-                                                      result["abc"], result["grade"])
-        ]
+        rows = {
+            "customer_id": everyone, "as_of": as_of, "window_days": window_days, "computed_at": now,
+            "revenue": np.round(revenue, 2), "purchases": count, "rank": result["rank"],
+            "cumulative_share": result["cumulative_share"], "abc_class": result["abc"], "grade": result["grade"], "stale": False,
+        }
         self._replace(values_table, rows, progress)
         changed = self._write_back("level", {int(c): str(g) for c, g in zip(everyone, result["grade"])}) if write_back else 0
         total = float(revenue.sum()) or 1.0
@@ -357,16 +351,14 @@ class AnalyticsService:
                                          horizon_weeks=horizon_weeks, margin=margin, annual_discount=discount)
         percentile = percentile_ranks(result["clv"])
         now = self.uow.now
-        rows = [
-            {"customer_id": int(c), "model_id": model["model_id"], "as_of": as_of, "computed_at": now,
-             "horizon_weeks": horizon_weeks, "margin": margin, "discount": discount, "x": int(x), "t_x": float(tx),
-             "T": float(T), "mean_spend": None if np.isnan(m) else float(m), "p_alive": float(pa), "churn_risk": float(1 - pa),
-             "expected_purchases": float(ep), "expected_spend": float(es), "clv": float(v), "clv_percentile": float(pc),
-             "stale": False}
-            for c, x, tx, T, m, pa, ep, es, v, pc in zip(
-                summary.customer, summary.x, summary.t_x, summary.T, summary.m, result["p_alive"],
-                result["expected_purchases"], result["expected_spend"], result["clv"], percentile)
-        ]
+        rows = {
+            "customer_id": summary.customer, "model_id": model["model_id"], "as_of": as_of, "computed_at": now,
+            "horizon_weeks": horizon_weeks, "margin": margin, "discount": discount, "x": summary.x.astype(np.int64),
+            "t_x": summary.t_x, "T": summary.T, "mean_spend": [None if v != v else v for v in summary.m.tolist()],
+            "p_alive": result["p_alive"], "churn_risk": 1 - result["p_alive"],
+            "expected_purchases": result["expected_purchases"], "expected_spend": result["expected_spend"],
+            "clv": result["clv"], "clv_percentile": percentile, "stale": False,
+        }
         self._replace(clv_table, rows, progress)
         self.uow.audit.record(ENTITY, model["model_id"], "clv", {
             "as_of": as_of.isoformat(), "horizon_weeks": horizon_weeks, "margin": margin, "discount": discount,
@@ -451,17 +443,15 @@ class AnalyticsService:
         ids = trans.customer[trans.start]
         now = self.uow.now
 
-        def number(value: float) -> float | None:
-            return None if np.isnan(value) else round(float(value), 3)
+        def numbers(values) -> list[float | None]:
+            return [None if v != v else v for v in np.round(values, 3).tolist()]
 
-        rows = [
-            {"customer_id": int(c), "as_of": as_of, "computed_at": now, "stage": str(s), "rule": str(r),
-             "transactions": int(n), "days_since_last": int(d), "mean_gap_days": number(g), "recent_gap_days": number(rg),
-             "trend": number(t), "stale": False}
-            for c, s, r, n, d, g, rg, t in zip(ids, result["stage"], result["rule"], result["transactions"],
-                                               result["days_since_last"], result["mean_gap_days"], result["recent_gap_days"],
-                                               result["trend"])
-        ]
+        rows = {
+            "customer_id": ids, "as_of": as_of, "computed_at": now, "stage": result["stage"], "rule": result["rule"],
+            "transactions": result["transactions"], "days_since_last": result["days_since_last"],
+            "mean_gap_days": numbers(result["mean_gap_days"]), "recent_gap_days": numbers(result["recent_gap_days"]),
+            "trend": numbers(result["trend"]), "stale": False,
+        }
         self._replace(lifecycle_table, rows, progress)
         changed = self._write_back("stage", {int(c): str(s) for c, s in zip(ids, result["stage"])}) if write_back else 0
         stages = [{"stage": s, "customers": int((result["stage"] == s).sum())} for s in STAGES]
@@ -604,29 +594,40 @@ class AnalyticsService:
 
     # -- storage ------------------------------------------------------------------------------------------
 
-    def _replace(self, table, rows: list[dict[str, Any]], progress: Progress) -> None:
-        """Delete the table's rows and insert ``rows``: through the driver's
-        executemany with plain tuples (several times faster than insert()
-        with dicts for a million rows), values converted for the dialect."""
+    def _replace(self, table, columns: dict[str, Any], progress: Progress) -> None:
+        """Delete the table's rows and insert new ones given as columns (a
+        numpy array or list per column, or one value for every row): through
+        the driver's executemany with plain tuples, several times faster than
+        insert() with a dict per row for a million rows; values go through
+        the column types' bind processors for the dialect."""
         self.uow.execute(delete(table))
-        if not rows:
+        lengths = {len(v) for v in columns.values() if isinstance(v, (list, np_ndarray()))}
+        n = lengths.pop() if lengths else 0
+        if n == 0:
             return
         connection = self.uow.connection
         dialect = connection.dialect
-        names = list(rows[0])
-        processors = [table.c[name].type.bind_processor(dialect) for name in names]
+        names = list(columns)
+        prepared = []
+        for name in names:
+            value = columns[name]
+            process = table.c[name].type.bind_processor(dialect)
+            if isinstance(value, (list, np_ndarray())):
+                values = value.tolist() if hasattr(value, "tolist") else value
+                prepared.append([process(v) for v in values] if process else values)
+            else:
+                prepared.append([process(value) if process else value] * n)
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
-        quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
-        sql = f"INSERT INTO {dialect.identifier_preparer.quote(table.name)} ({quoted}) VALUES ({', '.join([marker] * len(names))})"
-        # the same for every row of a run: convert once
-        constant = {name: (process(rows[0][name]) if process else rows[0][name])
-                    for name, process in zip(names, processors) if name in RUN_CONSTANTS}
-        for start in range(0, len(rows), INSERT_CHUNK):
-            chunk = rows[start:start + INSERT_CHUNK]
-            params = [
-                tuple(constant[name] if name in constant else (process(row[name]) if process else row[name])
-                      for name, process in zip(names, processors))
-                for row in chunk
-            ]
-            connection.exec_driver_sql(sql, params)
+        quote = dialect.identifier_preparer.quote
+        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
+               f"VALUES ({', '.join([marker] * len(names))})")
+        for start in range(0, n, INSERT_CHUNK):
+            chunk = list(zip(*(column[start:start + INSERT_CHUNK] for column in prepared)))
+            connection.exec_driver_sql(sql, chunk)
             progress(table.name, len(chunk))
+
+
+def np_ndarray():
+    import numpy as np
+
+    return np.ndarray
