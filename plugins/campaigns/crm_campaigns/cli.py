@@ -629,7 +629,9 @@ def stats(state: CLIState, name: str, chart: str | None) -> None:
             f"responded {result['responded']} of {result['reached']} reached ({_pct(result['response_rate'])}); "
             + ", ".join(f"{k} {v}" for k, v in result["responses"].items()),
             f"conversions {result['conversions']}, revenue {result['revenue']}, cost {result['cost']} "
-            f"(budget {result['budget'] if result['budget'] is not None else '-'}), ROI {_pct(result['roi'])}",
+            + ("(the budget: no cost lines yet)" if result["cost_basis"] == "budget"
+               else f"(budget {result['budget'] if result['budget'] is not None else '-'})")
+            + f", ROI {_pct(result['roi'])} = (revenue - cost) / cost",
             f"lift vs control: target {_pct(lift['target_rate'])} vs control {_pct(lift['control_rate'])} bought "
             f"→ lift {_pct(lift['lift'])}, incremental revenue {lift['incremental_revenue']}",
             "",

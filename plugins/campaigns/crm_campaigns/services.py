@@ -1116,6 +1116,13 @@ class CampaignsService:
                 "roi": _roi(revenue, cost),
             })
         revenue = _dec(totals_row["revenue"])
+        # ROI against the actual cost lines; before any is entered, against the budget
+        if cost_rows:
+            cost_basis, roi_cost = "actual", total_cost
+        elif campaign.budget is not None:
+            cost_basis, roi_cost = "budget", _dec(campaign.budget)
+        else:
+            cost_basis, roi_cost = None, Decimal("0.00")
         sent = sum(c["sent"] for c in per_channel)
         delivered = sum(c["delivered"] for c in per_channel)
         lift = self._lift(campaign, target, control)
@@ -1130,8 +1137,9 @@ class CampaignsService:
             "response_rate": _rate(totals_row["responders"], reached_total),
             "responses": {kind: by_type.get(kind, 0) for kind in RESPONSE_TYPES},
             "conversions": totals_row["converters"], "purchases": totals_row["purchases"], "revenue": revenue,
-            "budget": campaign.budget, "cost": total_cost, "unallocated_cost": _dec(cost_rows.get(None) or 0),
-            "roi": _roi(revenue, total_cost), "lift": lift, "channels": per_channel,
+            "budget": campaign.budget, "cost": roi_cost, "cost_basis": cost_basis, "actual_cost": total_cost,
+            "unallocated_cost": _dec(cost_rows.get(None) or 0),
+            "roi": _roi(revenue, roi_cost), "lift": lift, "channels": per_channel,
         }
 
     def _lift(self, campaign: Campaign, target: int, control: int) -> dict[str, Any]:

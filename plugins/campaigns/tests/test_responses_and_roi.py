@@ -155,6 +155,7 @@ def test_stats_compute_roi_and_lift_against_the_control_group(crm, make, service
     stats = cli("campaigns", "stats", "春季促销", json=True).json
     assert (stats["audience"], stats["target"], stats["control"], stats["sent"]) == (20, 15, 5, 15)
     assert stats["revenue"] == "3500.00" and stats["cost"] == "1000.00" and stats["unallocated_cost"] == "400.00"
+    assert stats["cost_basis"] == "actual"
     assert stats["roi"] == 2.5  # (3500 - 1000) / 1000
     assert stats["conversions"] == 3 and stats["responded"] == 4
     lift = stats["lift"]
@@ -163,6 +164,13 @@ def test_stats_compute_roi_and_lift_against_the_control_group(crm, make, service
     assert lift["incremental_revenue"] == "2300.00"  # (3500/15 - 400/5) * 15
     (email,) = stats["channels"]
     assert (email["channel"], email["revenue"], email["cost"], email["roi"]) == ("email", "3500.00", "600.00", round(2900 / 600, 4))
+
+
+def test_without_cost_lines_roi_is_measured_against_the_budget(crm, make, service, cli):
+    a, *_ = launch(service, make)
+    make.activity(a.id, "purchase", amount="6000")
+    stats = cli("campaigns", "stats", "春季促销", json=True).json
+    assert (stats["cost"], stats["cost_basis"], stats["actual_cost"], stats["roi"]) == ("5000.00", "budget", "0.00", 0.2)
 
 
 def test_stats_write_a_funnel_chart(crm, make, service, cli, tmp_path):
