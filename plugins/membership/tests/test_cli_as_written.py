@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
@@ -32,7 +33,7 @@ class TestConformance(PluginConformance):
 
 
 def test_the_issue_commands_work_as_written(crm, cli, make):
-    year = date.today().year
+    year = datetime.now(ZoneInfo("Asia/Shanghai")).year
     make.customer(name="张伟", phones=["13800138000"])
     assert cli("membership", "tier", "add", "银卡", "--level", "10", "--multiplier", "1.0").exit_code == 0
     assert cli("membership", "tier", "add", "金卡", "--level", "20", "--multiplier", "1.5", "--upgrade-points", "5000").exit_code == 0
