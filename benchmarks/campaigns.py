@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -164,6 +165,8 @@ def main() -> None:
     print(f"hand-written SQL    {hand_time * 1000:,.1f} ms  median of {args.repeat}")
     print(f"ratio               {ratio:.2f}x  (target: within 3x) {'OK' if ratio <= 3 else 'MISSED'}")
     crm.close()
+    if not args.db:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
