@@ -184,6 +184,7 @@ def _model_text(model: dict[str, Any]) -> str:
                      f"LL={model['log_likelihood']['gamma_gamma']:.2f}")
     else:
         lines.append("Gamma-Gamma  not fitted (too few repeat customers)")
+    lines += [f"warning: {w}" for w in model.get("warnings", [])]
     return "\n".join(lines)
 
 

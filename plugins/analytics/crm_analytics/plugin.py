@@ -94,7 +94,7 @@ def crm_demo_data(uow, customers):
             raise
         return f"analytics: not scored ({error}) — try: crm analytics rfm"
     return (f"analytics: scored {result['clv']['customers']} customers (RFM, grades, CLV, churn, lifecycle) "
-            f"— try: crm analytics churn --above 0.5")
+            f"— try: crm analytics clv --limit 10; crm analytics rfm; crm customer show 2")
 
 
 # -- campaigns' segment criteria (declared by the campaigns plugin) ---------------------------

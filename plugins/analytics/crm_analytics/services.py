@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 ENTITY = "analytics"
 INSERT_CHUNK = 20_000
+BOUND = 11.5  # |log parameter| beyond this is at the optimiser's bound (12)
 Progress = Callable[[str, int], None]  # (what, how many more done)
 
 
@@ -288,7 +289,16 @@ class AnalyticsService:
         return self._model_view({"id": model_id, **row})
 
     def _model_view(self, row: Any) -> dict[str, Any]:
+        import math
+
+        warnings = []
+        for family in ("bgnbd", "gamma_gamma"):
+            for name, value in (row[family] or {}).items():
+                if abs(math.log(value)) > BOUND:
+                    warnings.append(f"{family}.{name} reached the optimiser's bound ({value:.3g}): the data do not identify it "
+                                    "(too few customers or repeat purchases); treat predictions with care")
         return {
+            "warnings": warnings,
             "model_id": row["id"],
             "bgnbd": dict(row["bgnbd"]),
             "gamma_gamma": dict(row["gamma_gamma"]) if row["gamma_gamma"] else None,

@@ -117,3 +117,11 @@ def test_bad_margin_is_refused_and_nothing_is_stored(cdnow, cli):
 
 def test_unknown_option_is_a_usage_error(crm, cli):
     assert cli("analytics", "clv", "--bogus").exit_code == 2
+
+
+def test_fit_warns_when_the_data_cannot_identify_a_parameter(load_purchases, cli):
+    # everyone buys exactly every 7 days: no heterogeneity and no dropout to estimate
+    load_purchases([(k, f"2024-0{m}-0{1 + k % 5}T10:00", 10) for k in range(1, 30) for m in range(1, 7)])
+    model = cli("analytics", "fit", "--to", "2024-06-30", json=True).json
+    assert model["warnings"] and "bound" in model["warnings"][0]
+    assert "warning:" in cli("analytics", "fit", "--to", "2024-06-30").stdout
