@@ -659,7 +659,10 @@ class CampaignsService:
                     payload={"campaign": campaign.name, "campaign_id": campaign.id, "step": step.number,
                              "variant": record["variant"]},
                 )
-                if message is None:  # queued before (a retry of a half-done run): never twice
+                if message is None:  # the outbox refused it (queued before under this key): never twice
+                    record["reason"] = "refused by the outbox"
+                    counts["suppressed"] += 1
+                    records.append(record)
                     continue
                 record.update(status="queued", outbox_id=message.id)
                 counts["queued"] += 1

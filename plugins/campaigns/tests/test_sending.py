@@ -284,3 +284,15 @@ def test_bad_campaign_settings_are_refused(crm, cli, args, message):
     result = cli("campaigns", "add", "活动", *args)
     assert result.exit_code == 1 and message in result.stderr
     assert cli("campaigns", "list", json=True).json == []
+
+
+def test_a_message_the_outbox_refuses_is_recorded_and_not_retried_forever(crm, make, service):
+    a, b = people(make, 2)
+    campaign(service, launch=False)
+    step_id = service(lambda s: s.steps("春季促销")[0].id)
+    campaign_id = service(lambda s: s.get("春季促销").id)
+    with crm.unit_of_work() as uow:  # something queued under the same key already
+        uow.outbox.put("email", "x@example.com", "旧的", "旧的", dedupe_key=f"campaigns:{campaign_id}:{step_id}:{a.id}")
+    result = service(lambda s: s.launch("春季促销"))
+    assert (result["queued"], result["suppressed"]) == (1, 1)
+    assert statuses(crm) == {a.id: "suppressed", b.id: "queued"}
