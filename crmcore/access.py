@@ -21,6 +21,11 @@ CORE_PERMISSIONS = (
     Permission("plugins.manage", "Enable and disable plugins"),
     Permission("settings.edit", "Change lists, custom fields and settings"),
     Permission("audit.view", "Read the audit trail"),
+    Permission("privacy.export", "Export everything the CRM holds about one person"),
+    Permission("privacy.erase", "Erase (anonymise) a person across the core and every plugin"),
+    Permission("privacy.hold", "Set or lift a legal hold, which blocks erasure"),
+    Permission("privacy.retain", "Apply the retention rules"),
+    Permission("operations.backup", "Back up the database"),
 )
 ADMIN_ROLE = "admin"
 ADMIN_USER = "admin"

@@ -93,7 +93,8 @@ def _organisation(uow: "UnitOfWork") -> dict[str, Any]:
         uow.departments.add(name, parent=parent)
     for name, permissions in ROLES.items():
         uow.roles.add(name, permissions)
-    return {username: uow.users.add(username, display_name=display, department=department, roles_=[role])
+    return {username: uow.users.add(username, display_name=display, department=department, roles_=[role],
+                                    email=f"{username}@example.com")
             for username, display, department, role in USERS}
 
 

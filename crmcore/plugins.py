@@ -55,6 +55,8 @@ class Registrations:
     custom_fields: dict[str, dict[str, Any]] = field(factory=dict)
     templates: list[tuple[str, Path]] = field(factory=list)
     outbox_channels: dict[str, tuple[str, Callable[..., Any]]] = field(factory=dict)
+    #: name → (plugin, description, apply(uow, now, dry_run) -> int)
+    retention_rules: dict[str, tuple[str, str, Callable[..., int]]] = field(factory=dict)
 
 
 class PluginRegistry:
@@ -251,7 +253,13 @@ class PluginRegistry:
         each("crm_register_permissions", permission)
         each("crm_register_activity_types", activity_type)
         each("crm_register_custom_fields", custom_field)
+        def retention_rule(plugin: str):
+            def register(name: str, description: str, apply: Callable[..., int]) -> None:
+                found.retention_rules[name] = (plugin, description, apply)
+            return register
+
         each("crm_register_outbox_channels", channel)
+        each("crm_register_retention_rules", retention_rule)
         return found
 
     # -- the hooks one department sees ----------------------------------------

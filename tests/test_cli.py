@@ -110,3 +110,9 @@ def test_outbox_deliver_writes_file_channel_messages(crm, cli, tmp_path):
         uow.outbox.put("file", "zhang@example.com", "你好", "正文")
     assert cli("outbox", "deliver", json=True).json == {"sent": 1, "retry": 0, "failed": 0}
     assert "你好" in next((tmp_path / "out").iterdir()).read_text(encoding="utf-8")
+
+
+def test_a_user_has_an_email_for_notices_and_a_bad_one_is_refused(cli):
+    assert cli("user", "add", "alice", "--email", "alice@example.com", json=True).json["email"] == "alice@example.com"
+    result = cli("user", "add", "bob", "--email", "bob-at-example")
+    assert result.exit_code == 1 and "email: 'bob-at-example' is not an e-mail address" in result.stderr

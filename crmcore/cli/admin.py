@@ -202,7 +202,7 @@ def department_list(state: CLIState) -> None:
 
 
 def _user_row(user: Any, uow: Any) -> dict[str, Any]:
-    return {"id": user.id, "username": user.username, "display_name": user.display_name,
+    return {"id": user.id, "username": user.username, "display_name": user.display_name, "email": user.email,
             "department": uow.departments.path(user.department_id), "roles": list(user.roles), "active": user.active}
 
 
@@ -214,13 +214,15 @@ def user() -> None:
 @user.command("add")
 @click.argument("username")
 @click.option("--name", "display_name", help="Display name.")
+@click.option("--email", help="Where the CRM sends the user's notices.")
 @click.option("--department")
 @click.option("--role", "roles", multiple=True, help="Role name; repeat for several.")
 @pass_state
-def user_add(state: CLIState, username: str, display_name: str | None, department: str | None, roles: tuple[str, ...]) -> None:
+def user_add(state: CLIState, username: str, display_name: str | None, email: str | None, department: str | None,
+             roles: tuple[str, ...]) -> None:
     """Add a user."""
     with state.uow() as uow:
-        added = uow.users.add(username, display_name=display_name, department=department, roles_=roles)
+        added = uow.users.add(username, display_name=display_name, department=department, roles_=roles, email=email)
         row = _user_row(added, uow)
     state.emit(row, text=f"added user {added.username}")
 

@@ -41,6 +41,14 @@ def one_of(name: str, allowed: Iterable[str], *, optional: bool = False) -> Call
     return check
 
 
+def optional_email(name: str) -> Callable[[Any, Any, Any], None]:
+    def check(_instance: Any, _attribute: Any, value: Any) -> None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValidationError.field(name, f"{value!r} is not an e-mail address")
+
+    return check
+
+
 def phone_list(field: str) -> Callable[[Any], list[str]]:
     def convert(values: Any) -> list[str]:
         result: list[str] = []

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from attrs import define, field, frozen
 
-from crmcore.domain.fields import optional_text, required_text
+from crmcore.domain.fields import optional_email, optional_text, required_text
 
 
 @define(slots=False, kw_only=True)
@@ -34,6 +34,7 @@ class User:
     username: str = field(default="", converter=optional_text, validator=required_text("username", 60))
     id: int | None = None
     display_name: str | None = field(default=None, converter=optional_text)
+    email: str | None = field(default=None, converter=optional_text, validator=optional_email("email"))
     department_id: int | None = None
     roles: tuple[str, ...] = field(factory=tuple, converter=tuple)
     permissions: frozenset[str] = field(factory=frozenset, converter=frozenset)

@@ -24,3 +24,4 @@ class OutboxMessage:
     created_at: datetime | None = None
     sent_at: datetime | None = None
     error: str | None = None
+    purpose: str | None = None  # marketing, service …: see crmcore/services/consents.py

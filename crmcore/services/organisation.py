@@ -167,7 +167,7 @@ class UserService:
             .where(user_roles.c.user_id == row["id"])
         ).all()
         return User(
-            id=row["id"], username=row["username"], display_name=row["display_name"],
+            id=row["id"], username=row["username"], display_name=row["display_name"], email=row["email"],
             department_id=row["department_id"], active=row["active"], created_at=row["created_at"],
             roles=tuple(sorted({name for name, _ in granted})),
             permissions=frozenset(permission for _, permission in granted if permission),
@@ -180,9 +180,9 @@ class UserService:
         return user
 
     def add(self, username: str, *, display_name: str | None = None, department: str | int | None = None,
-            roles_: Iterable[str] = ()) -> User:
+            roles_: Iterable[str] = (), email: str | None = None) -> User:
         self.uow.require("users.manage")
-        user = User(username=username, display_name=display_name)
+        user = User(username=username, display_name=display_name, email=email)
         if self.find(user.username) is not None:
             raise ValidationError.field("username", f"user {user.username!r} exists already")
         if user.username.isdigit():
@@ -190,7 +190,7 @@ class UserService:
         department_id = self.uow.departments.get(department).id if department not in (None, "") else None
         role_ids = [self.uow.roles.get(name).id for name in roles_]
         user_id = self.uow.execute(
-            insert(users).values(username=user.username, display_name=user.display_name, department_id=department_id,
+            insert(users).values(username=user.username, display_name=user.display_name, email=user.email, department_id=department_id,
                                  active=True, created_at=self.uow.now)
         ).inserted_primary_key[0]
         if role_ids:

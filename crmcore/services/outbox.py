@@ -39,11 +39,21 @@ class OutboxService:
         payload: dict[str, Any] | None = None,
         customer_id: int | None = None,
         dedupe_key: str | None = None,
+        purpose: str | None = None,
     ) -> OutboxMessage | None:
         """Queue a message. With ``dedupe_key``, a key queued before makes
-        this a no-op returning None: the same message is never queued twice."""
+        this a no-op returning None: the same message is never queued twice.
+
+        With ``purpose`` (``marketing``, ``service``, ``analytics``,
+        ``sharing``) and ``customer_id``, a purpose that needs consent queues
+        nothing and returns None unless the customer has granted it for this
+        channel (and, for marketing, is not ``do_not_contact``); see
+        ``uow.consents.allows``. A purpose needing consent without a
+        ``customer_id`` is refused: nobody's consent could be checked."""
         if not channel or not recipient:
             raise ValidationError.field("channel" if not channel else "recipient", "must not be empty")
+        if purpose is not None and not self.uow.consents.allows_message(customer_id, purpose, channel):
+            return None
         if dedupe_key is not None:
             exists = self.uow.execute(select(outbox.c.id).where(outbox.c.dedupe_key == dedupe_key)).first()
             if exists:
@@ -51,6 +61,7 @@ class OutboxService:
         message = OutboxMessage(
             channel=channel, recipient=recipient, subject=subject, body=body, payload=jsonable(payload or {}),
             customer_id=customer_id, dedupe_key=dedupe_key, created_at=self.uow.now, next_attempt_at=self.uow.now,
+            purpose=purpose,
         )
         values = {k: v for k, v in vars(message).items() if k != "id"}
         message.id = self.uow.execute(insert(outbox).values(values)).inserted_primary_key[0]
@@ -62,11 +73,13 @@ class OutboxService:
             query = query.where(outbox.c.status == status)
         return [from_row(OutboxMessage, row) for row in self.uow.execute(query).mappings()]
 
-    def cancel_pending(self, *, customer_id: int, channel: str | None = None) -> int:
+    def cancel_pending(self, *, customer_id: int, channel: str | None = None, purpose: str | None = None) -> int:
         """Stop messages not yet sent to a customer (opt-out, withdrawn consent)."""
         query = update(outbox).where(outbox.c.customer_id == customer_id, outbox.c.status == "pending")
         if channel:
             query = query.where(outbox.c.channel == channel)
+        if purpose:
+            query = query.where(outbox.c.purpose == purpose)
         return self.uow.execute(query.values(status="cancelled")).rowcount
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from crmcore.storage.types import Id, Json, Money, UTCDateTime
@@ -58,6 +59,7 @@ users = Table(
     Column("id", Id, primary_key=True),
     Column("username", String(60), nullable=False, unique=True),
     Column("display_name", String(100)),
+    Column("email", String(200)),
     Column("department_id", Id, ForeignKey("departments.id"), nullable=True),
     Column("active", Boolean, nullable=False, default=True),
     Column("password_hash", String(200)),
@@ -108,6 +110,10 @@ customers = Table(
     Column("name_key", String(200), index=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # privacy (core_0002): erasure is refused while legal_hold is set;
+    # erased_at marks an anonymised customer (crmcore/privacy.py)
+    Column("legal_hold", Boolean, nullable=False, default=False, server_default=false()),
+    Column("erased_at", UTCDateTime),
 )
 
 # Lookup tables for exact matches: one row per (value, customer); the lists on
@@ -207,7 +213,28 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("error", Text),
+    # why the message is sent (marketing, service …): consent is checked
+    # against it when queued (core_0002, crmcore/services/consents.py)
+    Column("purpose", String(40)),
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
+)
+
+# Consent per customer, purpose and channel (core_0002): append-only, the
+# latest row of a (customer, purpose, channel) is its current state.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    Column("purpose", String(40), nullable=False),
+    Column("channel", String(40), nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("method", String(20), nullable=False),
+    Column("evidence", String(300)),
+    Column("actor_id", Id),
+    Column("actor", String(60), nullable=False),
+    Index("ix_consents_customer_purpose_channel", "customer_id", "purpose", "channel", "id"),
 )
 
 plugin_settings = Table(

@@ -29,8 +29,10 @@ class UnitOfWork:
     plugins' services (``uow.service("membership")``) and the hooks enabled
     for the actor's department (``uow.hook``)."""
 
-    def __init__(self, crm: "CRM", actor: User | str | int | None):
+    def __init__(self, crm: "CRM", actor: User | str | int | None, *, isolation_level: str | None = None):
         self.crm = crm
+        #: e.g. ``"REPEATABLE READ"`` for one snapshot on PostgreSQL (privacy export, backup)
+        self._isolation_level = isolation_level
         self._actor_ref = actor
         self._transaction: Any = None
         self._after_commit: list[Callable[[], None]] = []
@@ -42,6 +44,8 @@ class UnitOfWork:
     def __enter__(self) -> "UnitOfWork":
         #: The transaction's connection, for SQLAlchemy Core statements.
         self.connection: Connection = self.crm.engine.connect()
+        if self._isolation_level and self.connection.dialect.name == "postgresql":
+            self.connection = self.connection.execution_options(isolation_level=self._isolation_level)
         self._transaction = self.connection.begin()
         try:
             self.actor = self._resolve_actor(self._actor_ref)
@@ -238,6 +242,12 @@ class UnitOfWork:
         from crmcore.services.outbox import OutboxService
 
         return OutboxService(self)
+
+    @cached_property
+    def consents(self):
+        from crmcore.services.consents import ConsentService
+
+        return ConsentService(self)
 
     @cached_property
     def audit(self):

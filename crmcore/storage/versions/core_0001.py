@@ -88,6 +88,7 @@ def upgrade() -> None:
     sa.Column('id', Id, nullable=False),
     sa.Column('username', sa.String(length=60), nullable=False),
     sa.Column('display_name', sa.String(length=100), nullable=True),
+    sa.Column('email', sa.String(length=200), nullable=True),
     sa.Column('department_id', Id, nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('password_hash', sa.String(length=200), nullable=True),

@@ -28,9 +28,9 @@ def _service(uow):
 
 @hookimpl
 def crm_add_hookspecs(plugin_manager):
-    from crm_campaigns.criteria import ensure_hookspecs
+    from crm_campaigns import hookspecs  # light: keeps `crm --help` free of SQLAlchemy
 
-    ensure_hookspecs(plugin_manager)
+    plugin_manager.add_hookspecs(hookspecs)
 
 
 @hookimpl
