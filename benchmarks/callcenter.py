@@ -171,7 +171,7 @@ def main() -> None:
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--lookups", type=int, default=2000)
     args = parser.parse_args()
-    customers_n, tickets_n, calls_n, agents_n = (20_000, 2_000, 10_000, 30) if args.quick else (1_000_000, 100_000, 100_000, 300)
+    customers_n, tickets_n, calls_n, agents_n = (20_000, 2_000, 10_000, 80) if args.quick else (1_000_000, 100_000, 100_000, 800)
 
     from crmcore.bootstrap import initialise
     from crmcore.testing import open_test_crm

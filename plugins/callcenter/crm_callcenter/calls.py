@@ -494,7 +494,12 @@ class CallsMixin:
             self.uow.execute(insert(calls), rows[start:start + BATCH])
         self._bulk_call_activities(source)
         start_ts = min(c.offered for c in sim_calls)
-        sessions = [{"user_id": a.user_id, "started_at": moment(start_ts), "ended_at": moment(max(start_ts, _last_busy(a, sim_calls))),
+        last_busy: dict[int, float] = {}
+        for c in sim_calls:
+            if c.agent_id is not None and c.acw_until is not None and c.acw_until > last_busy.get(c.agent_id, start_ts):
+                last_busy[c.agent_id] = c.acw_until
+        day_end = max(c.acw_until or c.abandoned or c.offered for c in sim_calls)
+        sessions = [{"user_id": a.user_id, "started_at": moment(start_ts), "ended_at": moment(last_busy.get(a.user_id, day_end)),
                      "source": source} for a in sim_agents]
         if sessions:
             self.uow.execute(insert(agent_sessions), sessions)
@@ -517,14 +522,13 @@ class CallsMixin:
                      "occurred_at": c["offered_at"], "due_at": None, "done": False, "amount": None, "owner_id": actor,
                      "source_plugin": "callcenter", "payload": _call_payload(c), "cancelled": False, "created_at": self.uow.now}
                     for c in chunk]
-            ids = list(self.uow.execute(insert(activities).returning(activities.c.id, sort_by_parameter_order=True), rows).scalars())
-            self.uow.execute(update(calls).where(calls.c.id == bindparam("call")).values(activity_id=bindparam("activity")),
-                             [{"call": call["id"], "activity": activity_id} for call, activity_id in zip(chunk, ids)])
+            # RETURNING in batches (insertmanyvalues); rows are matched back to calls by the call id in their payload,
+            # so the order the database returns them in does not matter.
+            made = self.uow.execute(insert(activities).returning(activities.c.id, activities.c.payload), rows).all()
+            links = [{"call": payload["call_id"], "activity": activity_id} for activity_id, payload in made]
+            self.uow.execute(update(calls).where(calls.c.id == bindparam("call")).values(activity_id=bindparam("activity")), links)
+            ids = sorted(link["activity"] for link in links)
             self.uow.fire("crm_activities_imported", ("callcenter_replay", f"{source}:{start}"), activity_ids=ids)
-
-
-def _last_busy(agent: SimAgent, sim_calls: list[SimCall]) -> float:
-    return max((c.acw_until for c in sim_calls if c.agent_id == agent.user_id and c.acw_until), default=max(c.offered for c in sim_calls))
 
 
 def _call_subject(call: dict[str, Any], queue: str | None, agent: str | None) -> str:

@@ -738,7 +738,7 @@ def _replay_text(result: dict[str, Any]) -> str:
                                   "talk_seconds", "reason"]), "",
              f"offered {s['offered']}  answered {s['answered']}  abandoned {s['abandoned']}  unanswered {s['unanswered']}  "
              f"self-service {s['self_service']}  no route {s['no_route']}",
-             f"service level {s['service_level_pct']}% ({s['service_level_seconds']}s)  abandon rate {s['abandon_rate_pct']}%  "
+             f"service level {s['service_level_pct']}% (" + (f"{s['service_level_seconds']}s" if isinstance(s['service_level_seconds'], int) else "each queue's threshold") + f")  abandon rate {s['abandon_rate_pct']}%  "
              f"avg wait {s['avg_wait_seconds']}s (VIP {s['vip_avg_wait_seconds']}s, others {s['other_avg_wait_seconds']}s)  "
              f"max wait {s['max_wait_seconds']}s  AHT {s['avg_handle_seconds']}s", "",
              render_table(s["queues"]), "", render_table(s["agents"]),
