@@ -304,9 +304,11 @@ class ReportService:
         return sent
 
     def _address(self, user: Any) -> str:
-        """Where a manager's notice goes: the username when it is an e-mail
-        address, else username@``[sales] email_domain`` from crm.toml, else
-        the username (development outbox files)."""
+        """Where a manager's notice goes: the user's e-mail, else the username
+        when it is an e-mail address, else username@``[sales] email_domain``
+        from crm.toml, else the username (development outbox files)."""
+        if getattr(user, "email", None):
+            return user.email
         if "@" in user.username:
             return user.username
         domain = (self.uow.crm.config.extra.get("sales") or {}).get("email_domain")
