@@ -624,8 +624,9 @@ def stats(state: CLIState, name: str, chart: str | None) -> None:
         lines = [
             f"{result['campaign']} ({result['status']})",
             f"audience {result['audience']} = target {result['target']} + control {result['control']}",
-            f"sent {result['sent']}, delivered {result['delivered']}, pending {result['pending']}, failed {result['failed']}, "
-            f"suppressed {result['suppressed']}",
+            f"messages: sent {result['sent']}, delivered {result['delivered']}, pending {result['pending']}, "
+            f"failed {result['failed']}, suppressed {result['suppressed']}",
+            f"customers: messaged {result['messaged']}, reached {result['reached']}",
             f"responded {result['responded']} of {result['reached']} reached ({_pct(result['response_rate'])}); "
             + ", ".join(f"{k} {v}" for k, v in result["responses"].items()),
             f"conversions {result['conversions']}, revenue {result['revenue']}, cost {result['cost']} "

@@ -1078,6 +1078,8 @@ class CampaignsService:
         reached = dict(self.uow.execute(
             select(messages.c.channel, func.count(func.distinct(messages.c.customer_id)))
             .where(messages.c.campaign_id == cid, messages.c.status.in_(("sent", "listed"))).group_by(messages.c.channel)).all())
+        messaged_total = self.uow.execute(select(func.count(func.distinct(messages.c.customer_id))).where(
+            messages.c.campaign_id == cid, messages.c.status.in_(("queued", "sent", "failed", "cancelled", "listed")))).scalar_one()
         reached_total = self.uow.execute(select(func.count(func.distinct(messages.c.customer_id))).where(
             messages.c.campaign_id == cid, messages.c.status.in_(("sent", "listed")))).scalar_one()
         response_rows = self.uow.execute(
@@ -1136,7 +1138,7 @@ class CampaignsService:
             "sent": sent, "delivered": delivered,
             "pending": sum(c["pending"] for c in per_channel), "failed": sum(c["failed"] for c in per_channel),
             "suppressed": sum(c["suppressed"] for c in per_channel),
-            "reached": reached_total, "responded": totals_row["responders"],
+            "messaged": messaged_total, "reached": reached_total, "responded": totals_row["responders"],
             "response_rate": _rate(totals_row["responders"], reached_total),
             "responses": {kind: by_type.get(kind, 0) for kind in RESPONSE_TYPES},
             "conversions": totals_row["converters"], "purchases": totals_row["purchases"], "revenue": revenue,
@@ -1190,8 +1192,9 @@ class CampaignsService:
         return rows
 
     def funnel(self, stats: dict[str, Any]) -> tuple[list[str], list[float]]:
-        return (["目标受众 audience", "已发送 sent", "已送达 delivered", "已响应 responded", "已转化 converted"],
-                [stats["target"], stats["sent"], stats["delivered"], stats["responded"], stats["conversions"]])
+        """Customers at each stage: target group, messaged, reached (delivered), responded, converted."""
+        return (["目标组 target", "已发送 messaged", "已送达 reached", "已响应 responded", "已转化 converted"],
+                [stats["target"], stats["messaged"], stats["reached"], stats["responded"], stats["conversions"]])
 
     # =====================================================================
     # A customer's history; merges; leavers

@@ -179,7 +179,7 @@ def test_stats_write_a_funnel_chart(crm, make, service, cli, tmp_path):
     result = cli("campaigns", "stats", "春季促销", "--chart", str(chart))
     assert result.exit_code == 0 and "ROI 250.0%" in result.stdout
     svg = chart.read_text(encoding="utf-8")
-    assert "目标受众 audience: 15" in svg and "已转化 converted: 3" in svg
+    assert "目标组 target: 15" in svg and "已送达 reached: 0" in svg and "已转化 converted: 3" in svg
 
 
 def test_campaigns_compare_side_by_side(crm, make, service, cli):
