@@ -125,3 +125,40 @@ def test_fit_warns_when_the_data_cannot_identify_a_parameter(load_purchases, cli
     model = cli("analytics", "fit", "--to", "2024-06-30", json=True).json
     assert model["warnings"] and "bound" in model["warnings"][0]
     assert "warning:" in cli("analytics", "fit", "--to", "2024-06-30").stdout
+
+
+def test_purchases_imported_with_the_core_importer_fit_the_paper(crm, cli, tmp_path):
+    rows = read_cdnow_rows()
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert
+
+    from crmcore.tables import customers
+
+    now = datetime.now(timezone.utc)
+    with crm.unit_of_work() as uow:
+        uow.execute(insert(customers), [
+            {"code": f"CD{e:05d}", "kind": "person", "name": f"CDNOW 客户 {e}", "phones": [], "emails": [], "level": "normal",
+             "status": "active", "stage": "exploration", "tags": [], "custom": {}, "do_not_contact": False, "active": True,
+             "created_at": now, "updated_at": now}
+            for e in sorted({e for e, _, _ in rows})
+        ])
+    csv = tmp_path / "purchases.csv"
+    csv.write_text("customer_code,type,occurred_at,amount\n" + "".join(
+        f"CD{e:05d},purchase,{day[:4]}-{day[4:6]}-{day[6:]},{amount}\n" for e, day, amount in rows), encoding="utf-8")
+    imported = cli("import", "activities", csv)
+    assert imported.exit_code == 0, imported
+    fit = cli("analytics", "fit", "--from", "1997-01-01", "--to", "1997-09-30", json=True).json
+    for name, value in PAPER_BGNBD.items():
+        assert fit["bgnbd"][name] == pytest.approx(value, rel=0.01), name
+    for name, value in PAPER_GAMMA_GAMMA.items():
+        assert fit["gamma_gamma"][name] == pytest.approx(value, rel=0.01), name
+
+
+def test_an_import_marks_the_buyers_scores_stale(cdnow, cli, tmp_path):
+    cli("analytics", "clv", "--as-of", "1998-06-30")
+    csv = tmp_path / "more.csv"
+    csv.write_text("customer_code,type,occurred_at,amount\nCD00004,purchase,1998-07-02,12.50\n", encoding="utf-8")
+    assert cli("import", "activities", csv).exit_code == 0
+    assert cli("analytics", "show", cdnow[4], json=True).json["clv"]["stale"] is True
+    assert cli("analytics", "show", cdnow[18], json=True).json["clv"]["stale"] is False
