@@ -192,7 +192,7 @@ def edit(state: CLIState, name: str, segment: str | None, channels: tuple[str, .
     with state.uow() as uow:
         changed = _svc(uow).edit(name, segment=segment, channels=list(channels) or None, budget=budget, control=control,
                                  goal=goal, starts_on=starts_on, ends_on=ends_on, owner=owner, throttle=throttle,
-                                 attribution_days=attribution_days, name=rename)
+                                 attribution_days=attribution_days, rename=rename)
     state.emit(_campaign_view(changed), text=f"campaign {changed.name} saved ({changed.status})")
 
 

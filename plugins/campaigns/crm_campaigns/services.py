@@ -211,7 +211,7 @@ class CampaignsService:
                 values["goal"] = value
             elif key == "owner":
                 values["owner_id"] = self._user_id(value)
-            elif key == "name":
+            elif key == "rename":
                 new = _name(value, "name")
                 if new != campaign.name and self.find(new) is not None:
                     raise Conflict(f"campaign {new!r} exists already")
