@@ -62,6 +62,25 @@ def make_demo(uow: Any, customers: list[Any]) -> str:
     service.merchants.add_note(merchant["id"], "会员反馈服务好", rating=5)
     service.merchants.add("湖畔咖啡", category="餐饮")
     service.events.link_merchant(event["id"], "星光影城", role="赞助")
+    _grant_demo_roles(uow)
     card = approved[0]["card_number"]
     return (f"membership: {len(approved)} members in {len(TIERS)} tiers, plan {current['name']}, {len(purchase_ids)} purchases "
             f"earning points, 1 event, 2 rewards, 2 merchants — try: crm membership show {card}")
+
+
+DEMO_GRANTS = {
+    "sales": ("membership.view", "membership.apply", "membership.redeem"),
+    "service": ("membership.view", "membership.apply", "membership.cards", "membership.redeem", "membership.points"),
+    "manager": ("membership.view", "membership.apply", "membership.approve", "membership.cards", "membership.tier",
+                "membership.points", "membership.adjust", "membership.redeem"),
+    "marketing": ("membership.view", "membership.care", "membership.manage"),
+}
+
+
+def _grant_demo_roles(uow: Any) -> None:
+    """Give the core demo's roles the membership permissions their jobs need."""
+    for role, permissions in DEMO_GRANTS.items():
+        if uow.roles.find(role) is None:
+            continue
+        for permission in permissions:
+            uow.roles.grant(role, permission)

@@ -97,6 +97,7 @@ members = Table(
     Column("joined_on", Date, nullable=False),
     Column("application_id", Id),
     Column("referrer_member_id", Id, ForeignKey("membership_members.id")),
+    Column("merged_into_id", Id, ForeignKey("membership_members.id")),
     Column("cancelled_at", UTCDateTime),
     Column("cancel_reason", String(300)),
     Column("created_at", UTCDateTime, nullable=False),

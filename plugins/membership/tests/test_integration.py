@@ -131,3 +131,30 @@ def test_chinese_text_round_trips_through_the_cli(club, cli):
     rows = cli("membership", "reward", "list", json=True).json
     assert rows[0]["name"] == "端午节粽子礼盒"
     assert "端午节粽子礼盒" in cli("membership", "reward", "list").stdout
+
+
+def test_cancelling_a_purchase_after_a_merge_takes_the_points_back_from_the_kept_card(club, crm, make):
+    kept, other = club.member(), club.member()
+    activity = make.activity(other["customer_id"], "purchase", amount="300")
+    club.service(lambda s: s.points.confirm([activity.id]))
+    with crm.unit_of_work() as uow:
+        uow.customers.merge(kept["customer_id"], other["customer_id"])
+    assert club.view(kept["card_number"])["reward_points"] == 300
+    with crm.unit_of_work() as uow:
+        uow.activities.cancel(activity.id)
+    view = club.view(kept["card_number"])
+    assert (view["reward_points"], view["upgrade_points"]) == (0, 0)
+    assert club.check() == []
+
+
+def test_cancelling_a_redemption_after_a_merge_refunds_the_kept_card(club, crm):
+    kept, other = club.member(), club.member()
+    club.service(lambda s: s.points.add(other["card_number"], 500, reason="r"))
+    club.service(lambda s: s.redemption.add_reward("杯子", points=200))
+    redemption = club.service(lambda s: s.redemption.redeem(other["card_number"], "杯子"))
+    with crm.unit_of_work() as uow:
+        uow.customers.merge(kept["customer_id"], other["customer_id"])
+    result = club.service(lambda s: s.redemption.cancel(redemption["redemption"]))
+    assert (result["card_number"], result["reward_points"]) == (kept["card_number"], 500)
+    assert club.view(other["card_number"])["reward_points"] == 0
+    assert club.check() == []

@@ -174,11 +174,13 @@ def upgrade() -> None:
     sa.Column('joined_on', sa.Date(), nullable=False),
     sa.Column('application_id', Id, nullable=True),
     sa.Column('referrer_member_id', Id, nullable=True),
+    sa.Column('merged_into_id', Id, nullable=True),
     sa.Column('cancelled_at', UTCDateTime(), nullable=True),
     sa.Column('cancel_reason', sa.String(length=300), nullable=True),
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_membership_members_customer_id_customers')),
     sa.ForeignKeyConstraint(['referrer_member_id'], ['membership_members.id'], name=op.f('fk_membership_members_referrer_member_id_membership_members')),
+    sa.ForeignKeyConstraint(['merged_into_id'], ['membership_members.id'], name=op.f('fk_membership_members_merged_into_id_membership_members')),
     sa.ForeignKeyConstraint(['tier_id'], ['membership_tiers.id'], name=op.f('fk_membership_members_tier_id_membership_tiers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_membership_members')),
     sa.UniqueConstraint('card_number', name=op.f('uq_membership_members_card_number'))

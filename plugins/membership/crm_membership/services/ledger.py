@@ -166,37 +166,66 @@ class Ledger:
             found.update(self.uow.execute(select(ledger.c.idempotency_key).where(ledger.c.idempotency_key.in_(chunk))).scalars())
         return found
 
+    def holder(self, member_id: int) -> int:
+        """The member now holding what ``member_id`` held: itself, or the
+        member it was merged into (followed to the end)."""
+        seen = {member_id}
+        while True:
+            successor = self.uow.execute(select(members.c.merged_into_id).where(members.c.id == member_id)).scalar()
+            if successor is None or successor in seen:
+                return member_id
+            seen.add(successor)
+            member_id = successor
+
+    def _moved(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Where a credit's lot went when its member was merged: the
+        ``merge_in`` credit carrying it (followed through several merges)."""
+        while True:
+            moved = self.posted(f"merge:{entry['member_id']}:{entry['id']}:in")
+            if moved is None:
+                return entry
+            entry = moved
+
     def reverse(self, entry_id: int, *, source: str = "reversal", reason: str | None = None,
                 key: str | None = None) -> tuple[dict[str, Any] | None, int]:
-        """Undo an entry with an entry of the opposite sign. A credit already
+        """Undo an entry with an entry of the opposite sign, on the member who
+        holds the points now (after merges, the kept member). A credit already
         partly spent is reversed only as far as the balance allows; returns
         (the reversing entry or None, the points that could not be taken
         back)."""
-        entry = self.get(entry_id)
+        original = self.get(entry_id)
         if self.uow.execute(select(ledger.c.id).where(ledger.c.reversal_of == entry_id)).first():
             return None, 0
-        points, shortfall = -entry["points"], 0
-        effective_on, expires_on = local_today(self.uow), entry["expires_on"]
+        points, shortfall = -original["points"], 0
+        effective_on, expires_on = local_today(self.uow), original["expires_on"]
+        target = original
         if points < 0:
-            balance = self.balance(entry["member_id"], lock=True)[entry["kind"]]
+            target = self._moved(original)
+            if target["id"] != entry_id and self.uow.execute(select(ledger.c.id).where(ledger.c.reversal_of == target["id"])).first():
+                return None, 0
+            balance = self.balance(target["member_id"], lock=True)[original["kind"]]
             if balance < -points:
                 shortfall, points = -points - balance, -balance
-            effective_on = entry["effective_on"]
+            effective_on = target["effective_on"]
+            member_id = target["member_id"]
         else:
             # a debit given back: the points return as they were earned (the
-            # oldest lot it consumed sets the earning and expiry dates)
-            history = self.replay(entry["member_id"], entry["kind"], through=entry_id)
+            # oldest lot it consumed sets the earning and expiry dates), to
+            # whoever holds the member's points now
+            history = self.replay(original["member_id"], original["kind"], through=entry_id)
             consumed = [history.lots[lot_id] for lot_id in history.consumed.get(entry_id, {}) if lot_id in history.lots]
             if consumed:
                 effective_on = min(lot.effective_on for lot in consumed)
                 dates = [lot.expires_on for lot in consumed if lot.expires_on is not None]
                 expires_on = min(dates) if len(dates) == len(consumed) else None
+            member_id = self.holder(original["member_id"])
         if points == 0:
             return None, shortfall
         posted = self.post(
-            entry["member_id"], entry["kind"], points, source, plan_id=entry["plan_id"], reference=f"entry:{entry_id}",
+            member_id, original["kind"], points, source, plan_id=original["plan_id"], reference=f"entry:{entry_id}",
             key=key, effective_on=effective_on, expires_on=expires_on if points > 0 else None,
-            reversal_of=entry_id, reason=reason if not shortfall else f"{reason or ''} (shortfall {shortfall})".strip(),
+            reversal_of=target["id"], lot_id=target["id"] if target["id"] != entry_id else None,
+            reason=reason if not shortfall else f"{reason or ''} (shortfall {shortfall})".strip(),
         )
         return posted, shortfall
 

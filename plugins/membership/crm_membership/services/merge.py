@@ -59,5 +59,6 @@ def _combine(service: "MembershipService", kept: dict[str, Any], other: dict[str
     if other_tier["level"] > kept_tier["level"]:
         service.members.change_tier(kept, other_tier, "merge", f"customer merge: card {other['card_number']} was {other_tier['name']}")
     service.members._cancel(other, f"customer merged: combined into card {kept['card_number']}")
+    uow.execute(update(members).where(members.c.id == other["id"]).values(merged_into_id=kept["id"]))
     return {"kept_card": kept["card_number"], "cancelled_card": other["card_number"], "reward_points": moved["reward"],
             "upgrade_points": moved["upgrade"]}

@@ -172,9 +172,10 @@ class Redemption:
         self.uow.execute(update(redemptions).where(redemptions.c.id == redemption_id).values(refund_entry_id=refund["id"] if refund else None))
         self.uow.execute(update(rewards).where(rewards.c.id == row["reward_id"], rewards.c.stock.isnot(None))
                          .values(stock=rewards.c.stock + row["quantity"]))
-        self.uow.audit.record("membership_member", member["id"], "redemption_cancelled", {"redemption": redemption_id, "points": row["points"]})
-        return {"redemption": redemption_id, "card_number": member["card_number"], "status": "cancelled", "refunded": row["points"],
-                "reward_points": self.service.ledger.balance(member["id"])[REWARD]}
+        holder = self.service.members.get(self.service.ledger.holder(member["id"]))
+        self.uow.audit.record("membership_member", holder["id"], "redemption_cancelled", {"redemption": redemption_id, "points": row["points"]})
+        return {"redemption": redemption_id, "card_number": holder["card_number"], "status": "cancelled", "refunded": row["points"],
+                "reward_points": self.service.ledger.balance(holder["id"])[REWARD]}
 
     def list(self, number: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         query = (select(redemptions.c.id, members.c.card_number, rewards.c.name.label("reward"), redemptions.c.quantity, redemptions.c.points,
