@@ -318,6 +318,9 @@ def validate_command(state: CLIState, calibration_end: str, holdout_end: str | N
             f"total predicted {total['predicted']:.1f}, actual {total['actual']}"
             + (f" ({total['error']:+.1%})" if total["error"] is not None else "")
             + f"; mean absolute error per customer {report['mean_absolute_error']}, correlation {report['correlation']}",
+            "cumulative repeat transactions of the calibration cohort (actual vs model):",
+            render_table([row for row in report["tracking"] if row["week"] % 13 == 0 or row is report["tracking"][-1]],
+                         ["week", "through", "period", "actual", "predicted"]),
         ])
 
     state.emit(report, text=text)

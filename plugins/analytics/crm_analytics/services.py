@@ -544,6 +544,7 @@ class AnalyticsService:
                       "error": round((total_predicted - total_actual) / total_actual, 4) if total_actual else None},
             "mean_absolute_error": round(float(np.abs(predicted - actual).mean()), 4),
             "correlation": round(float(np.corrcoef(predicted, actual)[0, 1]), 4) if len(summary) > 1 and actual.std() > 0 else None,
+            "tracking": _tracking(params, purchases, summary, start, end, last),
         }
 
     # -- everything at once -------------------------------------------------------------------
@@ -635,6 +636,36 @@ class AnalyticsService:
             chunk = list(zip(*(column[start:start + INSERT_CHUNK] for column in prepared)))
             connection.exec_driver_sql(sql, chunk)
             progress(table.name, len(chunk))
+
+
+def _tracking(params, purchases, summary, start: int | None, end: int, last: int) -> list[dict[str, Any]]:
+    """Cumulative repeat transactions of the calibration cohort, week by week
+    through calibration and hold-out: actual against the model's
+    Σ_i E[X(t − first_i)] (the paper's Figure 1)."""
+    import numpy as np
+
+    from crm_analytics.models import expected_purchases_new
+    from crm_analytics.summary import Transactions
+
+    origin = int(summary.first_day.min())
+    weeks = int(np.ceil((last - origin + 1) / 7))
+    cutoffs = np.minimum(origin + 7 * np.arange(1, weeks + 1) - 1, last)  # last day of each week
+    firsts, counts = np.unique(summary.first_day, return_counts=True)
+    trans = Transactions.of(purchases.between(start, last))
+    cohort = np.isin(trans.customer, summary.customer) & ~trans.start
+    repeat_days = np.sort(trans.day[cohort])
+    rows = []
+    for week, cutoff in enumerate(cutoffs, start=1):
+        age = np.clip((cutoff - firsts) / 7.0, 0, None)
+        predicted = float((expected_purchases_new(params, age) * counts).sum())
+        actual = int(np.searchsorted(repeat_days, cutoff, side="right"))
+        rows.append({"week": week, "through": cutoff, "period": "calibration" if cutoff <= end else "holdout",
+                     "actual": actual, "predicted": round(predicted, 1)})
+    from crm_analytics.data import from_day_number
+
+    for row in rows:
+        row["through"] = from_day_number(int(row["through"]))
+    return rows
 
 
 def np_ndarray():

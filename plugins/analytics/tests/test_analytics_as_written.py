@@ -162,3 +162,17 @@ def test_an_import_marks_the_buyers_scores_stale(cdnow, cli, tmp_path):
     assert cli("import", "activities", csv).exit_code == 0
     assert cli("analytics", "show", cdnow[4], json=True).json["clv"]["stale"] is True
     assert cli("analytics", "show", cdnow[18], json=True).json["clv"]["stale"] is False
+
+
+def test_validate_tracks_cumulative_repeat_transactions_week_by_week(cdnow, cli):
+    report = cli("analytics", "validate", "--from", "1997-01-01", "--calibration-end", "1997-09-30",
+                 "--holdout-end", "1998-06-30", json=True).json
+    tracking = report["tracking"]
+    assert len(tracking) == 78
+    week_39 = tracking[38]
+    assert week_39["period"] == "calibration" and tracking[39]["period"] == "holdout"
+    # through week 39 the cohort made the 2,457 repeat transactions of the calibration summary
+    assert week_39["actual"] == 2457
+    assert tracking[-1]["actual"] == 2457 + report["total"]["actual"]
+    # the model tracks the calibration period closely, as in the paper's Figure 1
+    assert week_39["predicted"] == pytest.approx(2457, rel=0.03)
