@@ -406,8 +406,12 @@ def _ticket_text(view: dict[str, Any]) -> str:
              f"opened     {view['created_at']:%Y-%m-%d %H:%M}"]
     for kind, label in (("first_response", "first resp"), ("resolve", "resolve   ")):
         if sla.get(f"{kind}_due"):
-            extra = sla.get(f"{kind}_remaining") and f"{sla[f'{kind}_remaining']} left" or sla.get(f"{kind}_overdue") and f"overdue {sla[f'{kind}_overdue']}" or ""
-            lines.append(f"{label} due {sla[f'{kind}_due']:%Y-%m-%d %H:%M}  {sla[f'{kind}_status']} {extra}".rstrip())
+            state = sla[f"{kind}_status"] or ""
+            if sla.get(f"{kind}_remaining"):
+                state = f"{state}, {sla[f'{kind}_remaining']} left"
+            elif sla.get(f"{kind}_overdue"):
+                state = f"{state} by {sla[f'{kind}_overdue']} (working time)"
+            lines.append(f"{label} due {sla[f'{kind}_due']:%Y-%m-%d %H:%M}  {state}".rstrip())
     for event in view.get("events", []):
         who = f" ({event['by']})" if event["by"] else ""
         change = f" {event['from'] or ''}→{event['to']}" if event["to"] else ""

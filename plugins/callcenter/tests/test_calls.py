@@ -165,3 +165,15 @@ def test_ivr_commands_validate_show_and_simulate(desk, menu, tmp_path):
     result = desk("service", "ivr", "load", str(bad))
     assert result.exit_code == 1 and "menu.options.1.queue: no queue '没有'" in result.stderr
     assert "[1] 投诉 → queue 投诉" in desk("service", "ivr", "show").stdout
+
+
+def test_an_away_agent_is_not_rung_and_a_transfer_routes_again(desk):
+    desk("service", "agent", "state", "alice", "away")
+    offered = desk("service", "call", "event", "offered", "t-1", "--queue", "咨询", "--at", "2026-11-03T09:00:00", json=True).json
+    assert (offered["action"], offered["agent"]) == ("ring", "bob")
+    desk("service", "call", "event", "answered", "t-1", "--at", "2026-11-03T09:00:05")
+    moved = desk("service", "call", "event", "transferred", "t-1", "--queue", "投诉", "--at", "2026-11-03T09:01:00", json=True).json
+    assert (moved["action"], moved["call"]["queue"], moved["call"]["transfers"]) == ("queue", "投诉", 1)
+    back = desk("service", "agent", "state", "alice", "available", "--at", "2026-11-03T09:02:00", json=True).json
+    assert back["offered_call"]["call_ref"] == "t-1"
+    assert desk("service", "agent", "list", json=True).json[1]["state"] == "available"  # bob was freed by the transfer

@@ -178,3 +178,11 @@ def test_the_service_department_can_have_it_while_others_do_not(desk, make, as_u
     assert desk("service", "ticket", "list", as_="dave").exit_code == 0
     refused = desk("service", "ticket", "list", as_="erin")
     assert refused.exit_code == 1 and "disabled for the department of 'erin'" in refused.stderr
+
+
+def test_overdue_list_shows_only_tickets_past_due(desk, make):
+    late = open_complaint(desk, make.customer().id, at="2026-09-29T09:00")
+    listed = desk("service", "ticket", "list", "--overdue", json=True).json
+    assert [t["id"] for t in listed] == [late["id"]]
+    desk("service", "ticket", "resolve", str(late["id"]))
+    assert desk("service", "ticket", "list", "--overdue", json=True).json == []
