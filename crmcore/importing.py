@@ -24,6 +24,7 @@ from sqlalchemy import case, cast, func, insert, literal, select, String, update
 from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer
 from crmcore.errors import ValidationError
 from crmcore.search import index_names, name_key, search_tokens
+from crmcore.services.consents import IMPORT_COLUMNS as CONSENT_IMPORT_COLUMNS, import_value as consent_value
 from crmcore.storage.bulk import bulk_insert
 from crmcore.storage.rows import jsonable, to_row
 from crmcore.storage.tables import activities, audit_log, customer_emails, customer_phones, customer_tags, customers
@@ -58,6 +59,8 @@ CUSTOMER_COLUMNS: dict[str, tuple[str, ...]] = {
     "owner": ("owner", "负责人", "所有者", "销售"),
     "department": ("department", "部门", "所属部门"),
 }
+# consent columns (consent_marketing_email / 营销邮件同意 = 是/否): see crmcore/services/consents.py
+CUSTOMER_COLUMNS.update(CONSENT_IMPORT_COLUMNS)
 ACTIVITY_COLUMNS: dict[str, tuple[str, ...]] = {
     "customer_code": ("customer_code", "code", "客户编号", "编号"),
     "customer_phone": ("customer_phone", "phone", "手机", "电话"),
@@ -225,6 +228,8 @@ class CustomerImport:
         self._owners: dict[str, int] = {}
         self._departments: dict[str, int] = {}
         self._seen: dict[str, int] = {}  # identity (code/phone/email) → line that claimed it in this file
+        self._consents: dict[int, list[tuple[str, str, bool]]] = {}  # line → (purpose, channel, granted)
+        self._file = ""
         self._validate_hooks = bool(uow.hook.crm_validate_customer.get_hookimpls())
 
     def run(self, path: Path, *, encoding: str | None = None, mapping: dict[str, str] | None = None) -> ImportResult:
@@ -234,12 +239,14 @@ class CustomerImport:
         if "name" not in columns.values():
             raise ValidationError.field("columns", f"no name column (客户名称/name) among {', '.join(header)}")
         result = ImportResult(file=path.name, unknown_columns=unknown)
+        self._file = path.name
         titles = {target: header[index] for index, target in columns.items()}
         self._header = header
         chunk: list[tuple[int, Customer, list[str]]] = []
         for line, cells in rows:
             result.rows += 1
             try:
+                self._read_consents(line, columns, cells)
                 chunk.append((line, self._customer(columns, cells), cells))
             except _RowError as error:
                 result.rejected.append(Rejection(line, titles.get(error.column, error.column), error.reason, self._values(cells)))
@@ -312,6 +319,26 @@ class CustomerImport:
             raise _RowError(column if reason else "", reason or error.errors[0]) from None
         return customer
 
+    def _read_consents(self, line: int, columns: dict[int, str], cells: list[str]) -> None:
+        found = []
+        for index, target in columns.items():
+            if target.startswith("consent.") and index < len(cells):
+                try:
+                    granted = consent_value(cells[index])
+                except ValueError as error:
+                    raise _RowError(target, str(error)) from None
+                if granted is not None:
+                    _, purpose, channel = target.split(".")
+                    found.append((purpose, channel, granted))
+        if found:
+            self._consents[line] = found
+
+    def _write_consents(self, customers_by_line: list[tuple[int, int]]) -> None:
+        entries = [(customer_id, purpose, channel, granted) for customer_id, line in customers_by_line
+                   for purpose, channel, granted in self._consents.pop(line, ())]
+        if entries:
+            self.uow.consents.record_many(entries, method="import", evidence=self._file)
+
     def _owner(self, username: str) -> int:
         if username not in self._owners:
             user = self.uow.users.find(username)
@@ -379,6 +406,7 @@ class CustomerImport:
             column, _, reason = error.errors[0].partition(": ")
             result.rejected.append(Rejection(line, column, reason or error.errors[0], values))
             return
+        self._write_consents([(existing_id, line)])
         if updated != current:
             if self.on_duplicate == "merge":
                 result.merged += 1
@@ -415,6 +443,7 @@ class CustomerImport:
         self.uow.execute(update(customers).where(customers.c.id.in_(ids), customers.c.code.is_(None))
                          .values(code=generated_code(self.uow.connection.dialect.name)))
         result.created += len(ids)
+        self._write_consents([(customer_id, line) for customer_id, (line, _) in zip(ids, batch)])
         self.uow.fire("crm_customers_imported", ("import", ids[0]), customer_ids=list(ids))
 
 

@@ -39,6 +39,8 @@ CORE_COMMANDS = {
     "customer": ("crmcore.cli.customers", "customer"),
     "contact": ("crmcore.cli.customers", "contact"),
     "activity": ("crmcore.cli.customers", "activity"),
+    "consent": ("crmcore.cli.privacy", "consent"),
+    "privacy": ("crmcore.cli.privacy", "privacy"),
 }
 HIDDEN_ALIASES = {"plugin"}
 

@@ -230,3 +230,29 @@ class ConsentService:
             for customer_id, purpose, channel, granted in rows:
                 found[(customer_id, purpose, channel)] = granted
         return found
+
+
+# -- import columns -----------------------------------------------------------------------
+
+_PURPOSE_NAMES = {"marketing": "营销", "service": "服务", "analytics": "分析", "sharing": "共享"}
+_CHANNEL_NAMES = {"email": "邮件", "sms": "短信", "phone": "电话", "mail": "信函"}
+#: Import columns carrying consent, by target ``consent.<purpose>.<channel>``:
+#: ``consent_marketing_email`` or ``营销邮件同意``, valued 是/否 (yes/no).
+IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    f"consent.{purpose}.{channel}": (f"consent_{purpose}_{channel}", f"{_PURPOSE_NAMES[purpose]}{_CHANNEL_NAMES[channel]}同意")
+    for purpose in PURPOSES for channel in CHANNELS
+}
+_YES = {"是", "同意", "yes", "y", "true", "1", "granted"}
+_NO = {"否", "不同意", "no", "n", "false", "0", "withdrawn"}
+
+
+def import_value(value: str) -> bool | None:
+    """是/否 (yes/no …) as granted or withdrawn; empty means not stated."""
+    key = value.strip().lower()
+    if not key:
+        return None
+    if key in _YES:
+        return True
+    if key in _NO:
+        return False
+    raise ValueError(f"{value!r} is not 是/否 (yes/no)")
