@@ -601,17 +601,23 @@ def breaches(state: CLIState, start: str, end: str) -> None:
 
 @service.command("lookup")
 @click.argument("number")
+@click.option("--create", "create_name", metavar="NAME", help="If nobody has this number, create a customer NAME with it.")
 @pass_state
-def lookup(state: CLIState, number: str) -> None:
+def lookup(state: CLIState, number: str, create_name: str | None) -> None:
     """Screen pop: who is calling from NUMBER (any spelling)."""
     with state.uow() as uow:
         result = _svc(uow).screen_pop(number)
+        if not result["found"] and create_name:
+            uow.customers.create(name=create_name, phones=[result["number"]])
+            result = _svc(uow).screen_pop(number)
+            result["created"] = True
     state.emit(result, text=lambda: _pop_text(result))
 
 
 def _pop_text(result: dict[str, Any]) -> str:
     if not result["found"]:
-        return f"{result['input']} ({result['number']}) is not a known customer.\nCreate one: {result['suggestion']}"
+        return (f"{result['input']} ({result['number']}) is not a known customer.\nCreate one: {result['suggestion']}\n"
+                f"  or: crm service lookup \"{result['input']}\" --create NAME")
     out = []
     for match in result["matches"]:
         c = match["customer"]

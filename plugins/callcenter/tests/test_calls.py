@@ -105,6 +105,8 @@ def test_replayed_calls_reach_the_report_and_timeline(desk, menu, make, tmp_path
     timeline = desk("activity", "list", str(customer.id), json=True).json
     assert [a["type"] for a in timeline] == ["service_call"]
     assert desk("--json", "service", "report", "--from", "2026-12-01", "--to", "2026-12-31").json["calls"]["offered"] == 0
+    only = desk("--json", "service", "report", "--from", "2026-11-01", "--to", "2026-11-30", "--queue", "投诉").json
+    assert (only["calls"]["offered"], only["calls"]["answered"], [q["queue"] for q in only["queues"]]) == (3, 2, ["投诉"])
 
 
 def test_report_writes_chart_images(desk, menu, tmp_path):

@@ -63,3 +63,10 @@ def test_contact_details_stay_masked_for_users_who_may_not_see_them(cli, make, a
     as_user("dave", permissions=["customers.view", "customers.view_all", "callcenter.view"])
     (match,) = cli("service", "lookup", "13800138000", as_="dave", json=True).json["matches"]
     assert match["customer"]["phones"] == ["138****8000"]
+
+
+def test_an_unknown_caller_can_be_created_from_the_screen_pop(cli):
+    result = cli("service", "lookup", "+86 137 0000 0000", "--create", "新客户", json=True)
+    assert result.exit_code == 0 and result.json["created"] is True
+    assert result.json["matches"][0]["customer"]["name"] == "新客户"
+    assert cli("service", "lookup", "13700000000", json=True).json["found"] is True
