@@ -740,11 +740,7 @@ def _escape_like(text: str) -> str:
 
 
 def ensure_hookspecs(pm: Any) -> None:
-    """Add this plugin's hookspecs to ``pm`` once (the core calls
-    ``crm_add_hookspecs`` when it supports it; this covers cores that do not)."""
-    from crm_campaigns import hookspecs
+    """Add this plugin's hookspecs to ``pm`` once (see :mod:`crm_campaigns.hookspecs`)."""
+    from crm_campaigns.hookspecs import ensure_hookspecs as ensure
 
-    caller = getattr(pm.hook, "crm_campaigns_segment_criteria", None)
-    if caller is not None and caller.spec is not None:
-        return
-    pm.add_hookspecs(hookspecs)
+    ensure(pm)

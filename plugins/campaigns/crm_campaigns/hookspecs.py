@@ -64,3 +64,15 @@ def crm_campaigns_lead_created(uow: Any, customer: Any, campaign: Any, owner_id:
         def crm_campaigns_lead_created(uow, customer, campaign, owner_id):
             uow.service("sales").open(customer.id, owner_id=owner_id, source=f"campaign:{campaign.name}")
     """
+
+
+def ensure_hookspecs(plugin_manager: Any) -> None:
+    """Add these hookspecs to ``plugin_manager`` once; safe to call again
+    (the core's ``crm_add_hookspecs`` and the plugin's own first use both
+    call it). Light: imports nothing but pluggy."""
+    import sys
+
+    caller = getattr(plugin_manager.hook, "crm_campaigns_segment_criteria", None)
+    if caller is not None and caller.spec is not None:
+        return
+    plugin_manager.add_hookspecs(sys.modules[__name__])

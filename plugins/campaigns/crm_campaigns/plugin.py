@@ -28,9 +28,9 @@ def _service(uow):
 
 @hookimpl
 def crm_add_hookspecs(plugin_manager):
-    from crm_campaigns import hookspecs  # light: keeps `crm --help` free of SQLAlchemy
+    from crm_campaigns.hookspecs import ensure_hookspecs  # light: keeps `crm --help` free of SQLAlchemy
 
-    plugin_manager.add_hookspecs(hookspecs)
+    ensure_hookspecs(plugin_manager)
 
 
 @hookimpl
