@@ -228,12 +228,13 @@ def ledger_(state: CLIState, card: str, kind: str | None, limit: int) -> None:
 
 
 @membership.command("check")
+@click.option("--deep", is_flag=True, help="Also replay every member's lots: each debit covered by earlier credits (FIFO).")
 @pass_state
-def check(state: CLIState) -> None:
+def check(state: CLIState, deep: bool) -> None:
     """Verify every stored balance equals the sum of its ledger; exit 1 and list any difference."""
     with state.uow() as uow:
         uow.require("membership.view")
-        problems = _service(uow).ledger.check()
+        problems = _service(uow).ledger.check(deep=deep)
         from sqlalchemy import func, select
 
         from crm_membership.tables import ledger, members

@@ -101,3 +101,24 @@ def test_manual_points_need_the_adjust_permission(cli, club, as_user):
     result = cli("membership", "points", "add", card, "--points", "100", "--reason", "x", as_=user)
     assert result.exit_code == 1 and "membership.adjust" in result.stderr
     assert club.view(card)["reward_points"] == 0
+
+
+def test_deep_check_replays_the_lots_of_every_member(crm, cli, club):
+    card = club.member()["card_number"]
+    cli("membership", "points", "add", card, "--points", "100", "--reason", "r")
+    cli("membership", "points", "add", card, "--points", "-40", "--reason", "r")
+    assert cli("membership", "check", "--deep").exit_code == 0
+    from datetime import date, datetime, timezone
+
+    from sqlalchemy import insert
+
+    from crm_membership.tables import balances, ledger
+
+    with crm.engine.begin() as connection:  # damage: a debit no credit covers, balance kept "consistent"
+        connection.execute(insert(ledger).values(member_id=1, kind="upgrade", points=-5, source="manual", effective_on=date.today(),
+                                                 actor="x", created_at=datetime.now(timezone.utc)))
+        connection.execute(insert(ledger).values(member_id=1, kind="upgrade", points=5, source="manual", effective_on=date.today(),
+                                                 actor="x", created_at=datetime.now(timezone.utc)))
+    assert cli("membership", "check").exit_code == 0
+    deep = cli("membership", "check", "--deep", json=True)
+    assert deep.exit_code == 1 and deep.json["problems"][0]["problem"] == "5 points debited beyond the lots earned"

@@ -147,3 +147,28 @@ def test_cancelling_a_membership_retires_the_card(club, cli):
     assert result.json["status"] == "cancelled" and result.json["card_status"] == "cancelled"
     refused = cli("membership", "redeem", card, "x")
     assert refused.exit_code == 1
+
+
+def test_a_non_members_purchase_can_file_an_application(club, make, cli):
+    cli("membership", "settings", "apply_on_purchase", "yes")
+    customer = make.customer()
+    make.activity(customer.id, "purchase", amount="100")
+    make.activity(customer.id, "purchase", amount="200")
+    apps = cli("membership", "applications", json=True).json
+    assert [(a["customer_id"], a["channel"]) for a in apps] == [(customer.id, "purchase")]
+
+
+def test_a_bad_setting_is_refused_with_its_name(club, cli):
+    result = cli("membership", "settings", "card_mode", "random")
+    assert result.exit_code == 1 and "card_mode:" in result.stderr
+    result = cli("membership", "settings", "card_pattern", "M{number}")
+    assert result.exit_code == 1 and "card_pattern:" in result.stderr
+
+
+def test_members_are_seen_only_within_the_users_department(club, crm, cli, as_user):
+    shanghai = as_user("sh", permissions=["customers.view", "customers.edit", "membership.view"], department="上海分公司")
+    beijing = as_user("bj", permissions=["customers.view", "customers.edit", "membership.view"], department="北京分公司")
+    mine = club.member(actor=shanghai)["card_number"]
+    club.member(actor=beijing)
+    assert [m["card_number"] for m in cli("membership", "list", as_=shanghai, json=True).json] == [mine]
+    assert cli("membership", "show", mine, as_=beijing).exit_code == 1

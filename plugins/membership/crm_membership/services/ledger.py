@@ -269,9 +269,10 @@ class Ledger:
                 grouped[row["member_id"]].append(row)
         return {member_id: replay(grouped.get(member_id, [])) for member_id in member_ids}
 
-    def check(self) -> list[dict[str, Any]]:
+    def check(self, *, deep: bool = False) -> list[dict[str, Any]]:
         """Every member whose stored balance differs from the sum of their
-        ledger, with both numbers."""
+        ledger, with both numbers; ``deep`` also replays every member's lots
+        (debits covered by earlier credits, reversals of opposite sign)."""
         sums: dict[int, dict[str, int]] = defaultdict(lambda: {REWARD: 0, UPGRADE: 0})
         for member_id, kind, total in self.uow.execute(
             select(ledger.c.member_id, ledger.c.kind, func.sum(ledger.c.points)).group_by(ledger.c.member_id, ledger.c.kind)
@@ -291,6 +292,28 @@ class Ledger:
                 if want != have:
                     problems.append({"member_id": member_id, "card_number": cards.get(member_id), "kind": kind,
                                      "stored": have, "ledger": want, "problem": f"differs by {have - want}"})
+        if deep:
+            problems.extend(self._check_lots(sorted(cards), cards))
+        return problems
+
+    def _check_lots(self, member_ids: list[int], cards: dict[int, str]) -> list[dict[str, Any]]:
+        """Replay every member's entries: each debit must be covered by
+        earlier credits (FIFO), and no reversal may have the sign of what it
+        reverses."""
+        problems = []
+        for kind in KINDS:
+            for member_id, history in self.replay_many(member_ids, kind).items():
+                if history.uncovered:
+                    problems.append({"member_id": member_id, "card_number": cards.get(member_id), "kind": kind, "stored": None,
+                                     "ledger": history.balance, "problem": f"{history.uncovered} points debited beyond the lots earned"})
+        original = ledger.alias("original")
+        same_sign = self.uow.execute(
+            select(ledger.c.id, ledger.c.member_id, ledger.c.kind).join(original, original.c.id == ledger.c.reversal_of)
+            .where((ledger.c.points > 0) == (original.c.points > 0))
+        ).all()
+        for entry_id, member_id, kind in same_sign:
+            problems.append({"member_id": member_id, "card_number": cards.get(member_id), "kind": kind, "stored": None, "ledger": None,
+                             "problem": f"entry {entry_id} reverses an entry of the same sign"})
         return problems
 
     def lots_expiring(self, member_ids: list[int], through: date) -> dict[int, list[Any]]:
