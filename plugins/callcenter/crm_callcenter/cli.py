@@ -631,9 +631,10 @@ def _pop_text(result: dict[str, Any]) -> str:
         out.append("  last activities:")
         for a in match["last_activities"]:
             out.append(f"    {a['occurred_at']:%Y-%m-%d} {a['type_label']} {a['subject'] or ''}")
-        for name, panel in match.get("panels", {}).items():
-            details = ", ".join(f"{k}={v}" for k, v in panel.items() if k not in ("title", "open"))
-            out.append(f"  [{panel.get('title', name)}] {details}")
+        for panel in match.get("panel_text", {}).values():
+            lines = [line for line in panel["lines"] if line.strip()]
+            out.append(f"  [{panel['title']}] {lines[0] if lines else ''}")
+            out.extend(f"      {line}" for line in lines[1:4])
     return "\n".join(out)
 
 

@@ -71,7 +71,9 @@ class ScreenPopMixin:
                 "recent_calls": [self.call_view(dict(c)) for c in recent_calls],
             }
             if panels:
-                entry["panels"] = {p.name: {"title": p.title, **p.data} for p in customer_panels(self.uow, customer)}
+                shown = customer_panels(self.uow, customer)
+                entry["panels"] = {p.name: {"title": p.title, **p.data} for p in shown}
+                entry["panel_text"] = {p.name: {"title": p.title, "lines": p.text_lines()} for p in shown}
             matches.append(entry)
         result: dict[str, Any] = {"number": canonical, "input": raw, "found": bool(matches), "matches": matches}
         if not matches:
