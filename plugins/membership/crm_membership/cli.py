@@ -646,12 +646,13 @@ def points_add(state: CLIState, card_number: str, amount: str, kind: str, reason
 @click.option("--kind", type=click.Choice(["reward", "upgrade"]), default="reward", show_default=True, help="Kind for rows without one.")
 @click.option("--reason", help="Reason for rows without one.")
 @click.option("--on", "effective_on", help="Effective date (default today).")
+@click.option("--batch", help="Batch name (e.g. evt-0301): one entry per card and kind per batch; default: the file's content.")
 @pass_state
-def points_import(state: CLIState, file: Path, source: str, kind: str, reason: str | None, effective_on: str | None) -> None:
-    """Bulk entry from CSV (header: card,points[,kind][,key][,reason]); importing the same file again posts nothing."""
+def points_import(state: CLIState, file: Path, source: str, kind: str, reason: str | None, effective_on: str | None, batch: str | None) -> None:
+    """Bulk entry from CSV (header: card,points[,kind][,key][,reason]); importing a batch again posts only what is new."""
     with state.uow() as uow:
         result = _service(uow).points.import_csv(file.read_text(encoding="utf-8"), source=source, default_kind=kind, reason=reason,
-                                                 effective_on=effective_on, name=file.name)
+                                                 effective_on=effective_on, name=file.name, batch=batch)
     state.emit(result, text=f"{result['rows']} rows: {result['posted']} posted, {result['skipped']} posted before")
 
 

@@ -195,3 +195,30 @@ def test_check_reports_nothing_on_a_consistent_ledger(club, make):
     club.service(lambda s: s.points.confirm([activity.id]))
     club.service(lambda s: s.points.add(member["card_number"], -10, reason="r"))
     assert club.check() == []
+
+
+def test_a_corrected_batch_posts_only_the_new_rows(club):
+    cards = [club.member()["card_number"] for _ in range(2)]
+    club.service(lambda s: s.points.import_csv(f"card,points\n{cards[0]},100\n", batch="evt-0301"))
+    again = club.service(lambda s: s.points.import_csv(f"card,points\n{cards[0]},100\n{cards[1]},100\n", batch="evt-0301"))
+    assert (again["posted"], again["skipped"]) == (1, 1)
+    assert [club.view(c)["reward_points"] for c in cards] == [100, 100]
+
+
+def test_a_card_twice_in_one_batch_without_keys_is_refused(club):
+    card = club.member()["card_number"]
+    with pytest.raises(ValidationError, match="repeats line 2"):
+        club.service(lambda s: s.points.import_csv(f"card,points\n{card},100\n{card},50\n"))
+
+
+def test_confirming_all_skips_blocked_cards_and_confirms_the_rest(club, make):
+    lost, fine = club.member(), club.member()
+    first = make.activity(lost["customer_id"], "purchase", amount="100")
+    make.activity(fine["customer_id"], "purchase", amount="200")
+    club.service(lambda s: s.cards.report_lost(lost["card_number"]))
+    results = club.service(lambda s: s.points.confirm(all_pending=True))
+    assert [r["status"].split(":")[0] for r in results] == ["skipped", "confirmed"]
+    assert club.view(fine["card_number"])["reward_points"] == 200
+    club.service(lambda s: s.cards.unblock(lost["card_number"]))
+    club.service(lambda s: s.points.confirm([first.id]))
+    assert club.view(lost["card_number"])["reward_points"] == 100

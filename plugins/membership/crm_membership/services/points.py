@@ -141,7 +141,14 @@ class Points:
                 results.append({"activity": row["activity_id"], "card_number": member["card_number"], "status": "already confirmed",
                                 "reward_points": 0, "upgrade_points": 0})
                 continue
-            self.service.members.require_usable(member, "earning")
+            try:
+                self.service.members.require_usable(member, "earning")
+            except Conflict as error:
+                if not all_pending:
+                    raise
+                results.append({"activity": row["activity_id"], "card_number": member["card_number"], "status": f"skipped: {error}",
+                                "reward_points": 0, "upgrade_points": 0})
+                continue
             plan = plan_by_id[row["plan_id"]]
             for kind, points in ((REWARD, row["reward_points"]), (UPGRADE, row["upgrade_points"])):
                 if points:
@@ -256,15 +263,18 @@ class Points:
         return {"posted": True, "entry": entry, "member": self.service.members.view(member["id"])}
 
     def import_csv(self, text: str, *, source: str = "event", default_kind: str = REWARD, reason: str | None = None,
-                   effective_on: Any = None, name: str = "import") -> dict[str, Any]:
+                   effective_on: Any = None, name: str = "import", batch: str | None = None) -> dict[str, Any]:
         """Bulk entry (e.g. event points) from CSV with a header: ``card``,
         ``points`` and optionally ``kind``, ``key``, ``reason``. Every row is
-        checked first; one bad row refuses the file. Rows without a key get
-        one from the file's content and line, so importing the same file
-        again posts nothing new."""
+        checked first; one bad row refuses the file. A row without a key is
+        keyed by the batch (``batch``, default the file's content) with its
+        card and kind — one entry per member and kind per batch — so
+        importing the batch again, even from a corrected file, posts only
+        what is new."""
         self.uow.require("membership.points")
         one_of(source, "source", ("event", "manual", "online_join", "referral", "purchase"))
-        digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+        batch = (batch or "").strip() or hashlib.sha1(text.encode()).hexdigest()[:12]
+        keyed: dict[str, int] = {}
         reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
         headers = {h.strip().lower() for h in reader.fieldnames or []}
         if not {"card", "points"} <= headers:
@@ -292,9 +302,14 @@ class Points:
             except ValidationError as error:
                 errors.append(f"line {line}: {error}")
                 continue
+            key = row.get("key") or f"import:{batch}:{member.card_number}:{kind}"
+            if key in keyed:
+                errors.append(f"line {line}: key: {key!r} repeats line {keyed[key]} (one entry per card and kind in a batch; add a key column)")
+                continue
+            keyed[key] = line
             member_ids.add(member.id)
             rows.append({"member_id": member.id, "kind": kind, "points": points, "source": source, "plan_id": plan["id"] if plan else None,
-                         "reference": f"{name}:{line}", "idempotency_key": row.get("key") or f"csv:{digest}:{line}",
+                         "reference": f"{name}:{line}", "idempotency_key": key,
                          "effective_on": day, "expires_on": self.service.plans.expiry(plan, day) if kind == REWARD else None,
                          "reason": row.get("reason") or reason})
         if errors:
