@@ -97,8 +97,11 @@ class SetupMixin:
     # -- ticket types -----------------------------------------------------------------
 
     def ticket_types(self) -> list[dict[str, Any]]:
-        rows = self.uow.execute(select(ticket_types).order_by(ticket_types.c.position)).mappings()
-        return [dict(row) for row in rows]
+        cached = getattr(self, "_types", None)
+        if cached is None:
+            rows = self.uow.execute(select(ticket_types).order_by(ticket_types.c.position)).mappings()
+            cached = self._types = [dict(row) for row in rows]
+        return cached
 
     def add_ticket_type(self, code: str, label: str, label_en: str | None = None) -> dict[str, Any]:
         self.uow.require("callcenter.manage")
@@ -112,6 +115,7 @@ class SetupMixin:
         position = (self.uow.execute(select(func.max(ticket_types.c.position))).scalar() or 0) + 1
         row = {"code": code, "label": label.strip(), "label_en": (label_en or "").strip() or None, "position": position}
         self.uow.execute(insert(ticket_types).values(row))
+        self._types = None
         self.uow.audit.record("callcenter_ticket_type", code, "create", {"label": (None, row["label"])})
         return row
 
@@ -220,14 +224,22 @@ class SetupMixin:
             values["manager_id"] = self._user_id(manager, "manager")
         if values:
             self.uow.execute(update(teams).where(teams.c.id == team["id"]).values(values))
+            getattr(self, "_teams", {}).pop(team["id"], None)
             self.uow.audit.record("callcenter_team", team["id"], "update", {k: (team.get(k), v) for k, v in values.items()})
         return self.team_view(team["id"])
 
     def team(self, key: str | int) -> dict[str, Any]:
+        if isinstance(key, int):
+            cached = getattr(self, "_teams", {}).get(key)
+            if cached is not None:
+                return cached
         condition = teams.c.id == int(key) if isinstance(key, int) or str(key).isdigit() else teams.c.name == str(key).strip()
         row = self.uow.execute(select(teams).where(condition)).mappings().first()
         if row is None:
             raise ValidationError.field("team", f"no team {key!r} (add it with `crm service team add`)")
+        if not hasattr(self, "_teams"):
+            self._teams = {}
+        self._teams[row["id"]] = dict(row)
         return dict(row)
 
     def team_view(self, team_id: int) -> dict[str, Any]:

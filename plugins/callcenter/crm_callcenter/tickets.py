@@ -584,11 +584,12 @@ class TicketsMixin:
             if successor_id is None:
                 self.uow.execute(update(tickets).where(tickets.c.id.in_(open_ids), tickets.c.status == "assigned").values(status="new"))
             self.uow.execute(update(tickets).where(tickets.c.id.in_(open_ids)).values(assignee_id=successor_id, updated_at=self.uow.now))
-            self.uow.audit.record("callcenter_ticket", ",".join(map(str, open_ids))[:60], "hand_over",
+            self.uow.audit.record("callcenter_assignee", user_id, "hand_over",
                                   {"assignee_id": (user_id, successor_id), "tickets": open_ids})
         self.uow.execute(update(agents).where(agents.c.user_id == user_id).values(active=False, state="offline", state_since=self.uow.now))
         for column in ("lead_id", "manager_id"):
             self.uow.execute(update(teams).where(teams.c[column] == user_id).values({column: successor_id}))
+        self._teams = {}
         return len(open_ids)
 
     def open_ticket_counts(self, customer_id: int) -> dict[str, int]:
