@@ -31,7 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 CDNOW = ROOT / "plugins" / "analytics" / "tests" / "fixtures" / "CDNOW_sample.txt"
-TRUE_BGNBD = {"r": 0.6, "alpha": 6.0, "a": 0.8, "b": 3.2}
+TRUE_BGNBD = {"r": 0.68, "alpha": 6.0, "a": 0.8, "b": 3.2}
 TRUE_GAMMA_GAMMA = {"p": 4.0, "q": 3.5, "gamma": 120.0}
 START = datetime(2023, 1, 1, tzinfo=timezone.utc)
 WEEKS = 104  # two years of history; customers arrive during the first year
@@ -217,6 +217,7 @@ def main() -> None:
     show_params("Gamma-Gamma", rows_gg)
     math_seconds = sum(s for label, s in steps if label.startswith("fit"))
     if other:
+        compare_predictions(summary, bg, gg)
         print(f"  fit time: crm-analytics {math_seconds:.2f} s, lifetimes {other[2]:.2f} s (ratio {other[2] / math_seconds:.1f}x)")
     crm.close()
 

@@ -173,17 +173,23 @@ def p_alive(params: BGNBDParams, x, t_x, T) -> np.ndarray:
     return expit(-_log_dropout_odds(params, x, t_x, T))
 
 
-def expected_purchases(params: BGNBDParams, t, x, t_x, T) -> np.ndarray:
-    """E[Y(t) | x, t_x, T]: purchases expected in the next ``t`` (eq. 10)."""
+def _purchases_if_alive(params: BGNBDParams, t, x, T) -> np.ndarray:
+    """The factor of eq. 10 that does not involve t_x: expected purchases in
+    the next ``t`` of a customer known to be alive with ``x`` repeat purchases
+    over ``T``. Depends on (x, T) only, so callers compress on those."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    if abs(a - 1) < 1e-9:  # a == 1: the limit of the expression, by a tiny step
+        return _purchases_if_alive(BGNBDParams(r, alpha, a + 1e-7, b), t, x, T)
     t = np.asarray(t, dtype=float)
     log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + T + t))
     hyper = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
-    head = (a + b + x - 1) / (a - 1) if abs(a - 1) > 1e-9 else None
-    if head is None:  # a == 1: the limit of the expression, by a tiny step
-        return expected_purchases(BGNBDParams(r, alpha, a + 1e-7, b), t, x, t_x, T)
-    value = head * (1 - np.exp(log_ratio) * hyper) * p_alive(params, x, t_x, T)
+    return (a + b + x - 1) / (a - 1) * (1 - np.exp(log_ratio) * hyper)
+
+
+def expected_purchases(params: BGNBDParams, t, x, t_x, T) -> np.ndarray:
+    """E[Y(t) | x, t_x, T]: purchases expected in the next ``t`` (eq. 10)."""
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    value = _purchases_if_alive(params, t, x, T) * p_alive(params, x, t_x, T)
     return np.maximum(value, 0.0)
 
 
@@ -288,23 +294,25 @@ def expected_spend(params: GammaGammaParams, x, m) -> np.ndarray:
 
 def discounted_purchases(params: BGNBDParams, horizon_weeks: float, annual_discount: float, x, t_x, T,
                          step_weeks: float = 1.0) -> np.ndarray:
-    """Σ over steps of the purchases expected in each step, each discounted to
-    today at the annual rate: the present value of one unit of margin per
-    purchase over the horizon. Customers are compressed to distinct
-    summaries first, so each step is one hyp2f1 call over distinct rows."""
+    """Σ over weekly steps of the purchases expected in each step, each
+    discounted to today at the annual rate: the present value of one unit of
+    margin per purchase over the horizon. The hyp2f1 part of eq. 10 depends
+    on (x, T) only: it is computed once per distinct pair and step, then
+    multiplied by each customer's P(alive)."""
     if horizon_weeks <= 0:
         raise ValueError("horizon: must be positive")
-    (ux, utx, uT), _, inverse = compress(x, t_x, T)
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    (ux, uT), _, inverse = compress(x, T)
     edges = np.arange(step_weeks, horizon_weeks + 1e-9, step_weeks)
     if edges.size == 0 or edges[-1] < horizon_weeks - 1e-9:
         edges = np.append(edges, horizon_weeks)
     total = np.zeros(ux.shape[0])
     previous = np.zeros(ux.shape[0])
     for edge in edges:
-        current = expected_purchases(params, edge, ux, utx, uT)
+        current = _purchases_if_alive(params, edge, ux, uT)
         total += (current - previous) / (1 + annual_discount) ** (edge / WEEKS_PER_YEAR)
         previous = current
-    return total[inverse]
+    return np.maximum(total[inverse] * p_alive(params, x, t_x, T), 0.0)
 
 
 def customer_lifetime_value(bgnbd: BGNBDParams, gamma_gamma: GammaGammaParams, *, x, t_x, T, m,
@@ -313,8 +321,8 @@ def customer_lifetime_value(bgnbd: BGNBDParams, gamma_gamma: GammaGammaParams, *
     spend per purchase and CLV = margin × spend × discounted purchases."""
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     alive = p_alive(bgnbd, x, t_x, T)
-    (ux, utx, uT), _, inverse = compress(x, t_x, T)
-    purchases = expected_purchases(bgnbd, horizon_weeks, ux, utx, uT)[inverse]
+    (ux, uT), _, inverse = compress(x, T)
+    purchases = np.maximum(_purchases_if_alive(bgnbd, horizon_weeks, ux, uT)[inverse] * alive, 0.0)
     spend = expected_spend(gamma_gamma, x, m)
     discounted = discounted_purchases(bgnbd, horizon_weeks, annual_discount, x, t_x, T)
     return {
