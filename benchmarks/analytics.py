@@ -137,6 +137,7 @@ def compare_predictions(summary, bg, gg) -> None:
 
     theirs = BetaGeoFitter()
     theirs.params_ = pd.Series(bg.as_dict())
+    theirs.predict = theirs.conditional_expected_number_of_purchases_up_to_time
     their_gg = GammaGammaFitter()
     their_gg.params_ = pd.Series({"p": gg.p, "q": gg.q, "v": gg.gamma})
     m = np.nan_to_num(summary.m)
@@ -149,9 +150,16 @@ def compare_predictions(summary, bg, gg) -> None:
                                                           horizon_weeks=39, margin=1, annual_discount=0)["expected_spend"],
                                   their_gg.conditional_expected_average_profit(pd.Series(summary.x), pd.Series(m)).to_numpy()),
     }
+    ours_clv = customer_lifetime_value(bg, gg, x=summary.x, t_x=summary.t_x, T=summary.T, m=summary.m, horizon_weeks=12 * 4.345,
+                                       margin=1, annual_discount=0.01, step="month", discount_per="month")["clv"]
+    their_clv = their_gg.customer_lifetime_value(theirs, pd.Series(summary.x), pd.Series(summary.t_x), pd.Series(summary.T),
+                                                 pd.Series(m), time=12, discount_rate=0.01, freq="W").to_numpy()
+    pairs["CLV 12 months, 1%/month"] = (ours_clv, their_clv)
     for label, (ours, other) in pairs.items():
         other = np.asarray(other, dtype=float)
-        print(f"  {label:<28} max |crm-analytics − lifetimes| = {np.max(np.abs(ours - other)):.2e} over {len(ours):,} customers")
+        relative = np.max(np.abs(ours - other) / np.maximum(np.abs(other), 1e-12))
+        print(f"  {label:<28} max |crm-analytics − lifetimes| = {np.max(np.abs(ours - other)):.2e} "
+              f"(relative {relative:.1e}) over {len(ours):,} customers")
 
 
 def show_params(title: str, rows: list[tuple[str, dict]]) -> None:

@@ -215,14 +215,18 @@ def models_command(state: CLIState, limit: int) -> None:
 @click.option("--as-of", "as_of", metavar=DATE, help="Day to predict from (default today).")
 @click.option("--horizon", default="52w", show_default=True, help="How far ahead: 39w, 12m, 1y, 90d (a bare number is weeks).")
 @click.option("--margin", type=float, default=1.0, show_default=True, help="Profit margin on spend (0..1).")
-@click.option("--discount", type=float, default=0.0, show_default=True, help="Annual discount rate, e.g. 0.1.")
+@click.option("--discount", type=float, default=0.0, show_default=True, help="Discount rate per --discount-per, e.g. 0.1.")
+@click.option("--discount-per", type=click.Choice(["year", "month", "week"]), default="year", show_default=True,
+              help="The period the discount rate is for.")
+@click.option("--step", type=click.Choice(["week", "month"]), default="week", show_default=True,
+              help="Discount expected purchases week by week or month by month (month + --discount-per month is lifetimes' convention).")
 @click.option("--from", "period_from", metavar=DATE, help="Fit on purchases from this day (default: all history).")
 @click.option("--model", "model_id", type=int, help="Use this stored model instead of fitting one.")
 @click.option("--limit", type=int, help="Show only the best N customers.")
 @click.option("--chart", type=click.Path(dir_okay=False), help="Also write the CLV distribution chart (.svg or .png).")
 @pass_state
-def clv_command(state: CLIState, as_of: str | None, horizon: str, margin: float, discount: float, period_from: str | None,
-                model_id: int | None, limit: int | None, chart: str | None) -> None:
+def clv_command(state: CLIState, as_of: str | None, horizon: str, margin: float, discount: float, discount_per: str, step: str,
+                period_from: str | None, model_id: int | None, limit: int | None, chart: str | None) -> None:
     """Lifetime value per customer: P(alive), expected purchases and spend, CLV."""
     from crm_analytics.data import parse_span_days
 
@@ -231,7 +235,8 @@ def clv_command(state: CLIState, as_of: str | None, horizon: str, margin: float,
         service = uow.service("analytics")
         with _progress(state, uow, "CLV", 1) as progress:
             summary = service.clv(as_of=_day(as_of, "as-of"), horizon_weeks=weeks, margin=margin, discount=discount,
-                                  period_from=_day(period_from, "from"), model_id=model_id, progress=progress)
+                                  discount_per=discount_per, step=step, period_from=_day(period_from, "from"),
+                                  model_id=model_id, progress=progress)
         rows = _round(service.clv_list(limit=limit))
         if chart:
             from crm_analytics.charts import write_clv_chart
@@ -242,7 +247,7 @@ def clv_command(state: CLIState, as_of: str | None, horizon: str, margin: float,
     def text() -> str:
         from crm_analytics.textual import render_table
 
-        head = (f"CLV as of {summary['as_of']}, horizon {weeks:g} weeks, margin {margin:g}, discount {discount:g}/year: "
+        head = (f"CLV as of {summary['as_of']}, horizon {weeks:g} weeks, margin {margin:g}, discount {discount:g}/{discount_per}: "
                 f"{summary['customers']} customers, total {summary['total_clv']:,.2f} (model {summary['model']['model_id']})")
         return "\n".join([head, render_table(rows, columns)] + ([f"chart: {chart}"] if chart else []))
 

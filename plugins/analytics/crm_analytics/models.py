@@ -30,6 +30,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 WEEKS_PER_YEAR = 365.25 / 7
+PERIOD_WEEKS = {"week": 1.0, "month": WEEKS_PER_YEAR / 12, "year": WEEKS_PER_YEAR}
 
 
 def _wsum(weights: np.ndarray, values: np.ndarray) -> float:
@@ -293,10 +294,12 @@ def expected_spend(params: GammaGammaParams, x, m) -> np.ndarray:
 
 
 def discounted_purchases(params: BGNBDParams, horizon_weeks: float, annual_discount: float, x, t_x, T,
-                         step_weeks: float = 1.0) -> np.ndarray:
-    """Σ over weekly steps of the purchases expected in each step, each
-    discounted to today at the annual rate: the present value of one unit of
-    margin per purchase over the horizon. The hyp2f1 part of eq. 10 depends
+                         step_weeks: float = 1.0, rate_period_weeks: float = WEEKS_PER_YEAR) -> np.ndarray:
+    """Σ over steps (weekly by default) of the purchases expected in each
+    step, each discounted to today at ``annual_discount`` per
+    ``rate_period_weeks`` (a year by default): the present value of one unit
+    of margin per purchase over the horizon. Monthly steps with a monthly
+    rate are the convention of the ``lifetimes`` package. The hyp2f1 part of eq. 10 depends
     on (x, T) only: it is computed once per distinct pair and step, then
     multiplied by each customer's P(alive)."""
     if horizon_weeks <= 0:
@@ -310,13 +313,14 @@ def discounted_purchases(params: BGNBDParams, horizon_weeks: float, annual_disco
     previous = np.zeros(ux.shape[0])
     for edge in edges:
         current = _purchases_if_alive(params, edge, ux, uT)
-        total += (current - previous) / (1 + annual_discount) ** (edge / WEEKS_PER_YEAR)
+        total += (current - previous) / (1 + annual_discount) ** (edge / rate_period_weeks)
         previous = current
     return np.maximum(total[inverse] * p_alive(params, x, t_x, T), 0.0)
 
 
 def customer_lifetime_value(bgnbd: BGNBDParams, gamma_gamma: GammaGammaParams, *, x, t_x, T, m,
-                            horizon_weeks: float, margin: float, annual_discount: float) -> dict[str, np.ndarray]:
+                            horizon_weeks: float, margin: float, annual_discount: float, step: str = "week",
+                            discount_per: str = "year") -> dict[str, np.ndarray]:
     """Per customer: P(alive), expected purchases over the horizon, expected
     spend per purchase and CLV = margin × spend × discounted purchases."""
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
@@ -324,7 +328,8 @@ def customer_lifetime_value(bgnbd: BGNBDParams, gamma_gamma: GammaGammaParams, *
     (ux, uT), _, inverse = compress(x, T)
     purchases = np.maximum(_purchases_if_alive(bgnbd, horizon_weeks, ux, uT)[inverse] * alive, 0.0)
     spend = expected_spend(gamma_gamma, x, m)
-    discounted = discounted_purchases(bgnbd, horizon_weeks, annual_discount, x, t_x, T)
+    discounted = discounted_purchases(bgnbd, horizon_weeks, annual_discount, x, t_x, T,
+                                      step_weeks=PERIOD_WEEKS[step], rate_period_weeks=PERIOD_WEEKS[discount_per])
     return {
         "p_alive": alive,
         "expected_purchases": purchases,

@@ -160,11 +160,19 @@ class AnalyticsService:
         return next(rule for rule in self.rules(kind) if rule.code == code)
 
     def clear_rule_condition(self, kind: str, code: str, names: Iterable[str]) -> None:
+        """Remove conditions (abc, top_share, min_revenue, min_purchases) from a grade rule."""
         self.uow.require("analytics.rules")
-        values = {name: None for name in names}
-        if values:
-            self.uow.execute(update(rules_table).where(rules_table.c.kind == kind, rules_table.c.code == code).values(values))
-            self.uow.audit.record("analytics_rule", f"{kind}:{code}", "update", {k: ("", None) for k in values})
+        names = [name for name in names if name in ("abc", "top_share", "min_revenue", "min_purchases")]
+        if not names:
+            return
+        where = (rules_table.c.kind == kind, rules_table.c.code == code)
+        current = self.uow.execute(select(rules_table).where(*where)).mappings().first()
+        if current is None:
+            raise NotFound(f"no {kind} rule {code!r}")
+        changes = {name: (current[name], None) for name in names if current[name] is not None}
+        if changes:
+            self.uow.execute(update(rules_table).where(*where).values({name: None for name in changes}))
+            self.uow.audit.record("analytics_rule", f"{kind}:{code}", "update", changes)
 
     def delete_rule(self, kind: str, code: str) -> None:
         self.uow.require("analytics.rules")
@@ -324,8 +332,8 @@ class AnalyticsService:
     # -- lifetime value and churn ------------------------------------------------------------
 
     def clv(self, *, as_of: date | None = None, horizon_weeks: float = 52.0, margin: float = 1.0, discount: float = 0.0,
-            period_from: date | None = None, model_id: int | None = None, purchases=None,
-            progress: Progress = _no_progress) -> dict[str, Any]:
+            period_from: date | None = None, model_id: int | None = None, purchases=None, step: str = "week",
+            discount_per: str = "year", progress: Progress = _no_progress) -> dict[str, Any]:
         """P(alive), churn risk (1 − P(alive)), expected purchases over the
         horizon, expected spend per purchase and CLV for each customer who
         bought up to ``as_of``, from a model fitted on the history to
@@ -357,8 +365,11 @@ class AnalyticsService:
         gg = GammaGammaParams(**model["gamma_gamma"])
         summary = summarise(purchases, day_number(as_of), day_number(period_from) if period_from else None)
         progress("predict", 0)
+        if step not in ("week", "month") or discount_per not in ("week", "month", "year"):
+            raise ValidationError.field("step", "steps are week or month; rates are per week, month or year")
         result = customer_lifetime_value(bgnbd, gg, x=summary.x, t_x=summary.t_x, T=summary.T, m=summary.m,
-                                         horizon_weeks=horizon_weeks, margin=margin, annual_discount=discount)
+                                         horizon_weeks=horizon_weeks, margin=margin, annual_discount=discount,
+                                         step=step, discount_per=discount_per)
         percentile = percentile_ranks(result["clv"])
         now = self.uow.now
         rows = {
@@ -372,7 +383,7 @@ class AnalyticsService:
         self._replace(clv_table, rows, progress)
         self.uow.audit.record(ENTITY, model["model_id"], "clv", {
             "as_of": as_of.isoformat(), "horizon_weeks": horizon_weeks, "margin": margin, "discount": discount,
-            "customers": len(summary)})
+            "discount_per": discount_per, "step": step, "customers": len(summary)})
         return {"model": model, "as_of": as_of, "horizon_weeks": horizon_weeks, "margin": margin, "discount": discount,
                 "customers": len(summary), "total_clv": float(result["clv"].sum()),
                 "mean_p_alive": float(result["p_alive"].mean()) if len(summary) else None}

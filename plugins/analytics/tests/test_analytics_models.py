@@ -130,3 +130,17 @@ def test_same_day_purchases_are_one_transaction_and_repeat_mean_excludes_the_fir
     assert s.t_x[0] == pytest.approx(2.0) and s.T[0] == pytest.approx(4.0)
     assert s.m[0] == pytest.approx(30.0)
     assert s.revenue[0] == pytest.approx(75.0)
+
+
+def test_monthly_steps_and_rate_follow_the_lifetimes_convention():
+    """Σ_i (E[Y(i months)] − E[Y((i−1) months)]) × spend / (1 + d)^i, as the
+    lifetimes package computes CLV, written out here by hand."""
+    bg = m.BGNBDParams(**PAPER_BGNBD)
+    gg = m.GammaGammaParams(**PAPER_GAMMA_GAMMA)
+    x, t_x, T, spend = np.array([1, 4.0]), np.array([10, 30.0]), np.array([38.86, 38.86]), np.array([30.0, 50.0])
+    month = m.PERIOD_WEEKS["month"]
+    by_hand = sum((m.expected_purchases(bg, i * month, x, t_x, T) - m.expected_purchases(bg, (i - 1) * month, x, t_x, T))
+                  / 1.01 ** i for i in range(1, 13))
+    got = m.customer_lifetime_value(bg, gg, x=x, t_x=t_x, T=T, m=spend, horizon_weeks=12 * month, margin=1,
+                                    annual_discount=0.01, step="month", discount_per="month")
+    assert got["clv"] == pytest.approx(by_hand * m.expected_spend(gg, x, spend), rel=1e-9)
