@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ def clv_distribution(uow: Any, bins: int = 8) -> tuple[list[str], list[int]]:
     edges = [0.0, *edges]
     labels, counts = [], []
     for low, high in zip(edges, [*edges[1:], None]):
-        count = sum(1 for v in values if v >= low and (high is None or v < high))
+        count = (bisect_left(values, high) if high is not None else n) - bisect_left(values, low)
         labels.append(f"{low:,.0f}–{high:,.0f}" if high is not None else f"≥ {low:,.0f}")
         counts.append(count)
     return labels, counts
