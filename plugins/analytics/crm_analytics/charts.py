@@ -41,17 +41,21 @@ def write_rfm_chart(uow: Any, path: str | Path) -> Path:
 
 
 def _nice(value: float) -> float:
-    """Round up to 1, 2 or 5 × a power of ten."""
+    """Round up to two significant digits from 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × a power of ten."""
     if value <= 0:
         return 0.0
     power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
-        if value <= step * power:
+    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if value <= step * power * (1 + 1e-12):
             return step * power
     return 10 * power
 
 
-def clv_distribution(uow: Any, bins: int = 8) -> tuple[list[str], list[int]]:
+def _label(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 else f"{value:g}"
+
+
+def clv_distribution(uow: Any, bins: int = 10) -> tuple[list[str], list[int]]:
     """Customers per CLV band, bands cut at round numbers near the deciles."""
     values = sorted(v for (v,) in uow.execute(_scoped(uow, clv_table, select(clv_table.c.clv))))
     if not values:
@@ -62,7 +66,7 @@ def clv_distribution(uow: Any, bins: int = 8) -> tuple[list[str], list[int]]:
     labels, counts = [], []
     for low, high in zip(edges, [*edges[1:], None]):
         count = (bisect_left(values, high) if high is not None else n) - bisect_left(values, low)
-        labels.append(f"{low:,.0f}–{high:,.0f}" if high is not None else f"≥ {low:,.0f}")
+        labels.append(f"{_label(low)}–{_label(high)}" if high is not None else f"≥ {_label(low)}")
         counts.append(count)
     return labels, counts
 
