@@ -25,7 +25,7 @@ from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer
 from crmcore.errors import ValidationError
 from crmcore.search import index_names, name_key, search_tokens
 from crmcore.services.consents import IMPORT_COLUMNS as CONSENT_IMPORT_COLUMNS, import_value as consent_value
-from crmcore.storage.bulk import bulk_insert
+from crmcore.storage.bulk import bulk_insert, insert_with_ids
 from crmcore.storage.rows import jsonable, to_row
 from crmcore.storage.tables import activities, audit_log, customer_emails, customer_phones, customer_tags, customers
 
@@ -447,21 +447,6 @@ class CustomerImport:
         self.uow.fire("crm_customers_imported", ("import", ids[0]), customer_ids=list(ids))
 
 
-def insert_with_ids(uow: "UnitOfWork", table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows in bulk and return their ids in order. SQLite cannot
-    order ``RETURNING`` of a multi-row insert, so ids are given explicitly
-    (one writer holds SQLite's lock, and a clash fails the whole import);
-    PostgreSQL uses ``RETURNING``."""
-    if uow.connection.dialect.name == "sqlite":
-        start = uow.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one() + 1
-        ids = list(range(start, start + len(rows)))
-        for row, row_id in zip(rows, ids):
-            row["id"] = row_id
-        bulk_insert(uow.connection, table, rows)
-        return ids
-    return uow.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
-
-
 def generated_code(dialect: str) -> Any:
     """SQL for ``C`` + the id padded to six digits (as the service makes it)."""
     padded = func.printf("%06d", customers.c.id) if dialect == "sqlite" else case(
@@ -517,8 +502,9 @@ class CustomerMatcher:
 
 def import_activities(uow: "UnitOfWork", path: Path, *, encoding: str | None = None, mapping: dict[str, str] | None = None,
                       progress: Callable[[int], None] | None = None) -> ImportResult:
-    """Activities (purchases above all) in bulk: matched to customers, inserted
-    in batches, ``crm_activities_imported`` once per batch."""
+    """Activities (purchases above all) in bulk: matched to customers, logged
+    in batches through ``uow.activities.log_many`` (one
+    ``crm_activities_imported`` per batch)."""
     from crmcore.domain.activities import Activity
 
     uow.require("customers.import")
@@ -529,52 +515,31 @@ def import_activities(uow: "UnitOfWork", path: Path, *, encoding: str | None = N
         raise ValidationError.field("columns", "no type column (类型/type)")
     result = ImportResult(file=path.name, unknown_columns=unknown)
     matcher = CustomerMatcher(uow)
-    types = uow.crm.activity_types
-    validate = bool(uow.hook.crm_validate_activity.get_hookimpls())
-    batch: list[dict[str, Any]] = []
+    batch: list[Activity] = []
     for line, cells in rows:
         result.rows += 1
         raw = {target: (cells[i].strip() if i < len(cells) else "") for i, target in columns.items()}
         try:
             customer_id = matcher.match(raw.get("customer_code", ""), raw.get("customer_phone", ""), raw.get("customer_email", ""))
             kind = ACTIVITY_TYPE_VALUES.get(raw["type"], raw["type"].lower())
-            if kind not in types:
-                raise ValidationError.field("type", f"{raw['type']!r} is not an activity type")
             activity = Activity(customer_id=customer_id, type=kind, subject=raw.get("subject"), body=raw.get("body"),
                                 occurred_at=raw.get("occurred_at") or uow.now, amount=raw.get("amount") or None,
                                 due_at=raw.get("due_at") or None, owner_id=uow.actor.id)
-            if types[kind].has_amount and activity.amount is None:
-                raise ValidationError.field("amount", f"required for {kind}")
-            if not types[kind].has_amount and activity.amount is not None:
-                raise ValidationError.field("amount", f"{kind} does not take an amount")
-            if validate:
-                uow.validate("crm_validate_activity", activity=activity)
+            uow.activities.check(activity)
         except ValidationError as error:
             column, _, reason = error.errors[0].partition(": ")
             values = {header[i]: cells[i] for i in range(min(len(cells), len(header)))}
             result.rejected.append(Rejection(line, column if reason else "", reason or error.errors[0], values))
             continue
-        row = to_row(activity, activities.c)
-        del row["id"]
-        row["created_at"] = uow.now
-        batch.append(row)
+        batch.append(activity)
         if len(batch) >= BATCH:
-            _insert_activities(uow, batch, result)
+            result.created += len(uow.activities.log_many(batch, source=result.file, checked=True))
             progress(len(batch))
             batch = []
-    _insert_activities(uow, batch, result)
+    result.created += len(uow.activities.log_many(batch, source=result.file, checked=True))
     progress(len(batch))
     uow.audit.record("import", path.name, "import activities", result.summary())
     return result
-
-
-def _insert_activities(uow: "UnitOfWork", batch: list[dict[str, Any]], result: ImportResult) -> None:
-    if not batch:
-        return
-    ids = insert_with_ids(uow, activities, batch)
-    result.created += len(ids)
-    uow.audit.record("activity", f"{ids[0]}-{ids[-1]}", "import", {"file": result.file, "count": len(ids)})
-    uow.fire("crm_activities_imported", ("activity-import", ids[0]), activity_ids=list(ids))
 
 
 def import_contacts(uow: "UnitOfWork", path: Path, *, encoding: str | None = None, mapping: dict[str, str] | None = None) -> ImportResult:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, func, insert, select
 
 
 def bulk_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -44,3 +44,18 @@ def _processed(rows: list[dict[str, Any]], names: list[str], processors: list[Ca
                 last_raw[index], last_done[index] = value, process(value)
                 values.append(last_done[index])
         yield values
+
+
+def insert_with_ids(uow: Any, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows in bulk and return their ids in order. SQLite cannot
+    order ``RETURNING`` of a multi-row insert, so ids are given explicitly
+    (one writer holds SQLite's lock, and a clash fails the whole import);
+    PostgreSQL uses ``RETURNING``."""
+    if uow.connection.dialect.name == "sqlite":
+        start = uow.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one() + 1
+        ids = list(range(start, start + len(rows)))
+        for row, row_id in zip(rows, ids):
+            row["id"] = row_id
+        bulk_insert(uow.connection, table, rows)
+        return ids
+    return uow.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
