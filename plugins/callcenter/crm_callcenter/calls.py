@@ -513,22 +513,17 @@ class CallsMixin:
         known = self.uow.execute(query).mappings().all()
         if not known:
             return
-        self.uow.require("customers.edit")
-        actor = self.uow.actor.id
+        from crmcore import Activity
+
         for start in range(0, len(known), BATCH):
             chunk = known[start:start + BATCH]
-            rows = [{"customer_id": c["customer_id"], "contact_id": None, "type": "service_call",
-                     "subject": _call_subject(c, self._queue_name(c["queue_id"]), self._username(c["agent_id"])), "body": None,
-                     "occurred_at": c["offered_at"], "due_at": None, "done": False, "amount": None, "owner_id": actor,
-                     "source_plugin": "callcenter", "payload": _call_payload(c), "cancelled": False, "created_at": self.uow.now}
-                    for c in chunk]
-            # RETURNING in batches (insertmanyvalues); rows are matched back to calls by the call id in their payload,
-            # so the order the database returns them in does not matter.
-            made = self.uow.execute(insert(activities).returning(activities.c.id, activities.c.payload), rows).all()
-            links = [{"call": payload["call_id"], "activity": activity_id} for activity_id, payload in made]
+            entries = [Activity(customer_id=c["customer_id"], type="service_call", occurred_at=c["offered_at"],
+                                subject=_call_subject(c, self._queue_name(c["queue_id"]), self._username(c["agent_id"])),
+                                source_plugin="callcenter", payload=_call_payload(c))
+                       for c in chunk]
+            ids = self.uow.activities.log_many(entries, source=f"callcenter replay {source}")
+            links = [{"call": c["id"], "activity": activity_id} for c, activity_id in zip(chunk, ids)]
             self.uow.execute(update(calls).where(calls.c.id == bindparam("call")).values(activity_id=bindparam("activity")), links)
-            ids = sorted(link["activity"] for link in links)
-            self.uow.fire("crm_activities_imported", ("callcenter_replay", f"{source}:{start}"), activity_ids=ids)
 
 
 def _call_subject(call: dict[str, Any], queue: str | None, agent: str | None) -> str:
