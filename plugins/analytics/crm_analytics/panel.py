@@ -9,6 +9,10 @@ from crmcore import Panel
 TITLE = "客户价值分析"
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def panel_data(scores: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if "rfm" in scores:
@@ -38,7 +42,8 @@ def panel_lines(scores: dict[str, Any]) -> list[str]:
     if "rfm" in scores:
         r = scores["rfm"]
         lines.append(f"RFM {r['cell']} {SEGMENT_LABELS.get(r['segment'], r['segment'])} ({r['segment']}): "
-                     f"last purchase {r['recency_days']} days ago, {r['frequency']} purchases, {r['monetary']} in the window")
+                     f"last purchase {_plural(r['recency_days'], 'day')} ago, {_plural(r['frequency'], 'purchase')}, "
+                     f"{r['monetary']} in the window")
     if "value" in scores:
         v = scores["value"]
         lines.append(f"value: ABC {v['abc_class']}, grade {v['grade']} (rank {v['rank']}, revenue {v['revenue']})")
@@ -49,8 +54,8 @@ def panel_lines(scores: dict[str, Any]) -> list[str]:
                      f"CLV {c['clv']:,.2f} (top {100 - c['clv_percentile']:.0f}%)")
     if "lifecycle" in scores:
         l = scores["lifecycle"]
-        lines.append(f"lifecycle: {l['stage']} ({l['rule']}, {l['transactions']} purchase days, "
-                     f"{l['days_since_last']} days since the last)")
+        lines.append(f"lifecycle: {l['stage']} ({l['rule']}, {_plural(l['transactions'], 'purchase day')}, "
+                     f"{_plural(l['days_since_last'], 'day')} since the last)")
     as_of = max(s["as_of"] for s in scores.values())
     stale = any(s["stale"] for s in scores.values())
     lines.append(f"as of {as_of}" + (" — stale: purchases changed since; run `crm analytics score`" if stale else ""))
