@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any, Callable
 import pluggy
 
 if TYPE_CHECKING:
-    import click
 
     from crmcore.domain.activities import Activity
     from crmcore.domain.customers import Contact, Customer

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from sqlalchemy import case, cast, func, insert, literal, select, String, update
+from sqlalchemy import String, case, cast, func, literal, select, update
 
 from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer
 from crmcore.errors import ValidationError
@@ -27,7 +27,7 @@ from crmcore.search import index_names, name_key, search_tokens
 from crmcore.services.consents import IMPORT_COLUMNS as CONSENT_IMPORT_COLUMNS, import_value as consent_value
 from crmcore.storage.bulk import bulk_insert, insert_with_ids
 from crmcore.storage.rows import jsonable, to_row
-from crmcore.storage.tables import activities, audit_log, customer_emails, customer_phones, customer_tags, customers
+from crmcore.storage.tables import audit_log, customer_emails, customer_phones, customer_tags, customers
 
 if TYPE_CHECKING:
     from crmcore.storage.unit_of_work import UnitOfWork

@@ -5,7 +5,7 @@ writing these tables directly: the services validate, audit and fire hooks.
 Restrict customer queries to the actor's scope with ``uow.customers.scope``.
 """
 
-from crmcore.storage.tables import (  # noqa: F401
+from crmcore.storage.tables import (  # noqa: F401  (re-exported)
     activities,
     audit_log,
     contacts,
@@ -18,3 +18,6 @@ from crmcore.storage.tables import (  # noqa: F401
     outbox,
     users,
 )
+
+__all__ = ["activities", "audit_log", "contacts", "customer_emails", "customer_phones", "customer_tags", "customers",
+           "departments", "metadata", "outbox", "users"]

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, func, insert, select, update
 
 from crmcore import Conflict, NotFound, ValidationError
-from crmcore.tables import activities, customer_phones, customers
+from crmcore.tables import customer_phones, customers
 
 from crm_callcenter import ivr as ivr_menus
 from crm_callcenter.acd import SimAgent, SimCall, SimQueue, Simulator, qualifies
