@@ -146,8 +146,8 @@ def test_a_plugin_is_off_where_its_requirement_is_off(crm, register_plugin):
 
 def test_tracing_logs_every_hook_call(crm, capsys):
     registry = PluginRegistry(trace=True)
-    registry.pm.hook.crm_customer_created(uow=None, customer=None)
-    assert "[crm hook] crm_customer_created" in capsys.readouterr().err
+    registry.pm.hook.crm_validate_customer(uow=None, customer=None, changes=None)
+    assert "[crm hook] crm_validate_customer" in capsys.readouterr().err
 
 
 def test_plugins_list_reports_a_broken_plugin_by_name_with_its_error(install, crm):
