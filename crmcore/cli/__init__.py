@@ -41,6 +41,9 @@ CORE_COMMANDS = {
     "activity": ("crmcore.cli.customers", "activity"),
     "consent": ("crmcore.cli.privacy", "consent"),
     "privacy": ("crmcore.cli.privacy", "privacy"),
+    "backup": ("crmcore.cli.operations", "backup"),
+    "restore": ("crmcore.cli.operations", "restore"),
+    "doctor": ("crmcore.cli.operations", "doctor"),
 }
 HIDDEN_ALIASES = {"plugin"}
 
