@@ -78,4 +78,7 @@ def core_channels(crm: "CRM") -> dict[str, Deliver]:
     }
     if crm.config.smtp_url:
         channels["email"] = smtp_channel(crm.config.smtp_url, crm.config.smtp_sender)
+    from crmcore.webhooks import CHANNEL, webhook_channel
+
+    channels[CHANNEL] = webhook_channel(crm)  # signed HTTP POSTs to webhook subscriptions
     return channels

@@ -55,6 +55,8 @@ class Registrations:
     custom_fields: dict[str, dict[str, Any]] = field(factory=dict)
     templates: list[tuple[str, Path]] = field(factory=list)
     outbox_channels: dict[str, tuple[str, Callable[..., Any]]] = field(factory=dict)
+    routes: list[tuple[str, Any]] = field(factory=list)
+    events: dict[str, tuple[str, str]] = field(factory=dict)
     #: name → (plugin, description, apply(uow, now, dry_run) -> int)
     retention_rules: dict[str, tuple[str, str, Callable[..., int]]] = field(factory=dict)
 
@@ -67,6 +69,9 @@ class PluginRegistry:
         self.pm.add_hookspecs(hookspecs)
         # historic: every plugin registered from now on may add its own hookspecs
         self.pm.hook.crm_add_hookspecs.call_historic(kwargs={"plugin_manager": self.pm})
+        from crmcore import webhooks  # the core's own plugin: webhook events from the lifecycle hooks
+
+        self.pm.register(webhooks, name=webhooks.PLUGIN_NAME)
         self.strict = strict
         self.infos: dict[str, PluginInfo] = {}
         self._registrations: Registrations | None = None
@@ -260,6 +265,14 @@ class PluginRegistry:
 
         each("crm_register_outbox_channels", channel)
         each("crm_register_retention_rules", retention_rule)
+
+        def event(plugin: str):
+            def register(name: str, description: str = "") -> None:
+                found.events[name] = (plugin, description)
+            return register
+
+        each("crm_register_routes", lambda plugin: lambda handler: found.routes.append((plugin, handler)))
+        each("crm_register_events", event)
         return found
 
     # -- the hooks one department sees ----------------------------------------

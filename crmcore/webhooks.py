@@ -70,6 +70,13 @@ def _customer_data(customer: Any) -> dict[str, Any]:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
+def _publish(uow: "UnitOfWork | None", name: str, build: Callable[[], dict[str, Any]]) -> None:
+    """Publish when someone subscribed to anything (the payload is built only then)."""
+    if uow is None or not _subscriptions(uow):
+        return
+    uow.publish(name, build())
+
+
 @crmcore.hookimpl
 def crm_register_events(register: Callable[..., None]) -> None:
     for name, description in CORE_EVENTS.items():
@@ -83,42 +90,42 @@ def crm_register_permissions(register: Callable[..., None]) -> None:
 
 @crmcore.hookimpl
 def crm_customer_created(uow: "UnitOfWork", customer: Any) -> None:
-    uow.publish("customer.created", {"customer_id": customer.id, "customer": _customer_data(customer)})
+    _publish(uow, "customer.created", lambda: {"customer_id": customer.id, "customer": _customer_data(customer)})
 
 
 @crmcore.hookimpl
 def crm_customer_updated(uow: "UnitOfWork", customer: Any, changes: dict[str, Any]) -> None:
-    uow.publish("customer.updated", {"customer_id": customer.id, "customer": _customer_data(customer),
+    _publish(uow, "customer.updated", lambda: {"customer_id": customer.id, "customer": _customer_data(customer),
                                      "changes": {k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()}})
 
 
 @crmcore.hookimpl
 def crm_customer_cancelled(uow: "UnitOfWork", customer: Any) -> None:
-    uow.publish("customer.cancelled", {"customer_id": customer.id, "customer": _customer_data(customer)})
+    _publish(uow, "customer.cancelled", lambda: {"customer_id": customer.id, "customer": _customer_data(customer)})
 
 
 @crmcore.hookimpl
 def crm_customer_restored(uow: "UnitOfWork", customer: Any) -> None:
-    uow.publish("customer.restored", {"customer_id": customer.id, "customer": _customer_data(customer)})
+    _publish(uow, "customer.restored", lambda: {"customer_id": customer.id, "customer": _customer_data(customer)})
 
 
 @crmcore.hookimpl
 def crm_customer_merged(uow: "UnitOfWork", kept: Any, merged: Any) -> None:
-    uow.publish("customer.merged", {"customer_id": kept.id, "kept": _customer_data(kept), "merged": _customer_data(merged)})
+    _publish(uow, "customer.merged", lambda: {"customer_id": kept.id, "kept": _customer_data(kept), "merged": _customer_data(merged)})
 
 
 @crmcore.hookimpl
 def crm_contact_added(uow: "UnitOfWork", customer: Any, contact: Any) -> None:
     from crmcore.storage.rows import jsonable
 
-    uow.publish("contact.added", {"customer_id": customer.id, "contact": jsonable(dict(vars(contact)))})
+    _publish(uow, "contact.added", lambda: {"customer_id": customer.id, "contact": jsonable(dict(vars(contact)))})
 
 
 @crmcore.hookimpl
 def crm_activity_logged(uow: "UnitOfWork", activity: Any) -> None:
     from crmcore.storage.rows import jsonable
 
-    uow.publish("activity.logged", {"customer_id": activity.customer_id, "activity": jsonable(dict(vars(activity)))})
+    _publish(uow, "activity.logged", lambda: {"customer_id": activity.customer_id, "activity": jsonable(dict(vars(activity)))})
 
 
 # -- signing -------------------------------------------------------------------------------------
@@ -171,9 +178,11 @@ def publish(uow: "UnitOfWork", name: str, payload: dict[str, Any]) -> int:
         return 0
     data = jsonable(payload)
     customer_id = data.get("customer_id") if isinstance(data, dict) else None
-    department_id = None
-    if customer_id is not None:
-        department_id = uow.execute(select(customers.c.department_id).where(customers.c.id == customer_id)).scalar()
+    department_id, known_customer = None, False
+    if isinstance(customer_id, int) and not isinstance(customer_id, bool):
+        row = uow.execute(select(customers.c.department_id).where(customers.c.id == customer_id)).first()
+        known_customer = row is not None
+        department_id = row[0] if row is not None else None
     queued = 0
     event_id = "evt_" + uuid.uuid4().hex
     for subscription in wanted:
@@ -187,13 +196,9 @@ def publish(uow: "UnitOfWork", name: str, payload: dict[str, Any]) -> int:
         uow.outbox.put(CHANNEL, subscription["url"], subject=name,
                        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
                        payload={"webhook_id": subscription["id"], "event": name, "event_id": event_id},
-                       customer_id=customer_id if customer_id in _existing(uow, customer_id) else None)
+                       customer_id=customer_id if known_customer else None)
         queued += 1
     return queued
-
-
-def _existing(uow: "UnitOfWork", customer_id: Any) -> set[Any]:
-    return {customer_id} if isinstance(customer_id, int) else set()
 
 
 def _subscriptions(uow: "UnitOfWork") -> list[dict[str, Any]]:
@@ -340,23 +345,34 @@ def _public(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def post(url: str, secret: str, body: bytes, *, event: str, delivery_id: str) -> dict[str, Any]:
-    """POST one signed delivery; never raises, returns the outcome."""
-    import urllib.error
-    import urllib.request
+    """POST one signed delivery; never raises, returns the outcome. Header
+    names are sent exactly as documented (``CRM-Signature``)."""
+    import http.client
+    import ssl
+    from urllib.parse import urlsplit
 
-    request = urllib.request.Request(url, data=body, method="POST", headers={
+    parts = urlsplit(url)
+    headers = {
         "Content-Type": "application/json", "User-Agent": f"crmcore-webhooks/{crmcore.__version__}",
         SIGNATURE_HEADER: sign(secret, body), "CRM-Event": event, "CRM-Delivery": delivery_id,
-    })
+    }
     started = time.monotonic()
     outcome: dict[str, Any] = {"ok": False, "status_code": None, "error": None}
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        if parts.scheme == "https":
+            connection: Any = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=TIMEOUT_SECONDS,
+                                                          context=ssl.create_default_context())
+        else:
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=TIMEOUT_SECONDS)
+        try:
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            connection.request("POST", target, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read(65536)
             outcome["status_code"] = response.status
             outcome["ok"] = 200 <= response.status < 300
-    except urllib.error.HTTPError as error:
-        outcome["status_code"] = error.code
-        outcome["error"] = f"HTTP {error.code}"
+        finally:
+            connection.close()
     except Exception as error:  # network failures are an outcome, retried by the outbox
         outcome["error"] = f"{type(error).__name__}: {error}"
     if not outcome["ok"] and outcome["error"] is None:
@@ -383,23 +399,23 @@ def webhook_channel(crm: "CRM") -> Callable[["OutboxMessage"], None]:
     """The outbox channel: sign and POST the stored body to the
     subscription's URL, log the attempt, raise unless it got a 2xx."""
 
-    def deliver(message: "OutboxMessage") -> None:
+    def deliver(message: "OutboxMessage", uow: "UnitOfWork") -> None:
         from sqlalchemy import select
 
         from crmcore.clock import utcnow
         from crmcore.storage.api_tables import webhooks
 
         webhook_id = (message.payload or {}).get("webhook_id")
-        with crm.engine.connect() as connection:
-            row = connection.execute(select(webhooks.c.url, webhooks.c.secret, webhooks.c.active)
-                                     .where(webhooks.c.id == webhook_id)).first()
+        row = uow.execute(select(webhooks.c.url, webhooks.c.secret, webhooks.c.active).where(webhooks.c.id == webhook_id)).first()
         if row is None or not row.active:
             return  # the subscription was removed after the event: nothing to deliver
         outcome = post(row.url, row.secret, (message.body or "").encode("utf-8"),
                        event=message.subject or "", delivery_id=str(message.id))
-        with crm.engine.begin() as connection:
-            _log(connection, webhook_id, message.id, message.subject or "", outcome, utcnow())
+        # logged in the delivering transaction (a second connection could
+        # not write on SQLite while it is open), committed with the outcome
+        _log(uow.connection, webhook_id, message.id, message.subject or "", outcome, utcnow())
         if not outcome["ok"]:
             raise DeliveryFailed(outcome["error"])
 
+    deliver.takes_uow = True  # type: ignore[attr-defined]
     return deliver

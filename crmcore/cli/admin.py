@@ -211,6 +211,15 @@ def user() -> None:
     """Staff who use the CRM."""
 
 
+def _add_password_command() -> None:
+    from crmcore.cli.api import user_password
+
+    user.add_command(user_password)
+
+
+_add_password_command()
+
+
 @user.command("add")
 @click.argument("username")
 @click.option("--name", "display_name", help="Display name.")

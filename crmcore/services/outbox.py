@@ -98,7 +98,10 @@ def deliver_pending(crm: "CRM", *, limit: int | None = None) -> dict[str, int]:
             try:
                 if deliver is None:
                     raise LookupError(f"no outbox channel {message.channel!r} is installed")
-                deliver(message)
+                if getattr(deliver, "takes_uow", False):  # channels that record what happened in this transaction
+                    deliver(message, uow)
+                else:
+                    deliver(message)
             except Exception as error:  # a channel's failure is recorded and retried
                 attempts = message.attempts + 1
                 final = attempts >= MAX_ATTEMPTS

@@ -93,6 +93,26 @@ class UnitOfWork:
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._after_commit.append(callback)
 
+    def publish(self, name: str, payload: dict[str, Any]) -> int:
+        """Publish an event declared with ``crm_register_events`` to the
+        webhook subscriptions that want it: queued in the outbox in this
+        transaction, delivered after commit. Put ``customer_id`` in the
+        payload when the event is about a customer (department-scoped
+        subscriptions only get events about customers they may see).
+        Returns how many deliveries were queued."""
+        from crmcore.webhooks import publish
+
+        return publish(self, name, payload)
+
+    def act_as(self, actor: User | str | int | None) -> User:
+        """Switch to acting as ``actor`` before any work is done (the API
+        finds the user from the request's token in this same transaction)."""
+        self.actor = self._resolve_actor(actor)
+        for name in ("disabled_plugins", "hook"):
+            self.__dict__.pop(name, None)
+        self._services.clear()
+        return self.actor
+
     @cached_property
     def now(self):
         """One timestamp for the whole operation."""
