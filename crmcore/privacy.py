@@ -156,6 +156,11 @@ def export_person(crm: "CRM", customer_id: int, actor: Any = None) -> dict[str, 
                     section.setdefault(str(kind), []).extend(dict(r) for r in kind_rows)
         data = {"format": EXPORT_FORMAT, "exported_at": uow.now, "exported_by": uow.actor.username,
                 "customer_id": customer_id, "customer_ids": ids, "core": core, "plugins": plugins}
+        actor = uow.actor
+    # recorded in a transaction of its own: the snapshot stays read-only, so
+    # it never conflicts with writers (SQLite refuses a write from a
+    # transaction whose snapshot is older than another's commit)
+    with crm.unit_of_work(actor=actor if actor.id is not None else None) as uow:
         uow.audit.record(ENTITY, customer_id, "privacy_export", {
             "kinds": {**{k: len(v) for k, v in core.items()},
                       **{f"{p}.{k}": len(v) for p, kinds in plugins.items() for k, v in kinds.items()}}})

@@ -280,3 +280,26 @@ def test_privacy_check_names_plugins_missing_the_hooks(cli, loyalty, register_pl
     assert "loyalty: ok" in result.stdout and "weather: ok" in result.stdout
     rows = {r["plugin"]: r["ok"] for r in cli("privacy", "check", json=True).json}
     assert rows == {"loyalty": True, "half": False, "silent": False, "weather": True}
+
+
+class WritesDuringExport:
+    """While the export runs, another transaction logs an activity for the
+    person; the export must not see it anywhere: one snapshot."""
+
+    def __init__(self, crm):
+        self.crm = crm
+
+    @crmcore.hookimpl
+    def crm_privacy_export(self, uow, customer):
+        with self.crm.unit_of_work() as other:
+            other.activities.log(customer.id, type="note", subject="written during the export")
+        seen = uow.execute(select(activities.c.id).where(activities.c.customer_id == customer.id)).scalars().all()
+        return {"activities_seen": [{"id": i} for i in seen]}
+
+
+def test_export_reads_one_snapshot_while_others_write(crm, person, register_plugin):
+    register_plugin(WritesDuringExport(crm), name="busy")
+    data = export_person(crm, person.id)
+    assert [a["id"] for a in data["core"]["activities"]] == [r["id"] for r in data["plugins"]["busy"]["activities_seen"]]
+    with crm.unit_of_work() as uow:
+        assert len(uow.activities.list(person.id)) == len(data["core"]["activities"]) + 1
