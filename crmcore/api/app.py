@@ -137,6 +137,7 @@ def _complete_schema(app: Litestar) -> None:
                     "instance": Schema(type=OpenAPIType.STRING),
                     "errors": Schema(type=OpenAPIType.ARRAY, items=Reference(ref="#/components/schemas/FieldProblem")),
                     "permission": Schema(type=OpenAPIType.STRING, description="The missing permission or scope (403)")})
+    _closed_bodies(components.schemas)
     problem = {PROBLEM_MEDIA_TYPE: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))}
     for path, item in (schema.paths or {}).items():
         if not path.startswith(API_PREFIX):
@@ -163,3 +164,16 @@ def _complete_schema(app: Litestar) -> None:
                         description="Send the same key to repeat a POST safely: the first response is returned again "
                                     "(with Idempotent-Replayed: true), kept 24 hours per user and key"))
                 operation.parameters = parameters
+
+
+def _closed_bodies(schemas: dict[str, Any]) -> None:
+    """Request bodies that refuse unknown fields say so (``additionalProperties: false``)."""
+    import msgspec
+
+    from crmcore.api import schemas as bodies
+
+    for name, value in vars(bodies).items():
+        if isinstance(value, type) and issubclass(value, msgspec.Struct) and value.__struct_config__.forbid_unknown_fields:
+            schema = schemas.get(name)
+            if isinstance(schema, Schema):
+                schema.additional_properties = False
