@@ -58,6 +58,8 @@ _EXPORTS = {
     "save_chart": "crmcore.charts",
     "CLIState": "crmcore.cli.context",
     "pass_state": "crmcore.cli.context",
+    "render_table": "crmcore.cli.context",
+    "render_fields": "crmcore.cli.context",
 }
 
 __all__ = ["hookimpl", *_EXPORTS]
@@ -75,7 +77,7 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from crmcore.app import CRM
     from crmcore.charts import bar_chart, funnel_chart, grid_chart, save_chart
-    from crmcore.cli.context import CLIState, pass_state
+    from crmcore.cli.context import CLIState, pass_state, render_fields, render_table
     from crmcore.clock import utcnow
     from crmcore.config import Config
     from crmcore.domain.activities import Activity, ActivityType
