@@ -356,7 +356,6 @@ def _erase(uow: "UnitOfWork", customer_id: int, reason: str) -> dict[str, Any]:
         uow.execute(update(activities).where(activities.c.id == row["id"]).values(
             subject=ERASED if row["subject"] else None, body=None, payload=payload))
     uow.execute(update(consents).where(consents.c.customer_id.in_(ids), consents.c.evidence.isnot(None)).values(evidence=ERASED))
-    messages = _erase_outbox(uow, ids, values)
 
     # 4. earlier audit entries: the person's own (whose earlier values, an
     # old address or phone, are gathered too), and any other holding their values
@@ -376,6 +375,7 @@ def _erase(uow: "UnitOfWork", customer_id: int, reason: str) -> dict[str, Any]:
         if scrubbed != changes:
             uow.execute(update(audit_log).where(audit_log.c.id == entry_id).values(changes=scrubbed))
             audited += 1
+    messages = _erase_outbox(uow, ids, values)
 
     # 5. SQLite's FTS5 keeps deleted tokens in old segments until they merge
     if uow.connection.dialect.name == "sqlite":
@@ -389,6 +389,9 @@ def _erase(uow: "UnitOfWork", customer_id: int, reason: str) -> dict[str, Any]:
 
 
 def _erase_outbox(uow: "UnitOfWork", ids: list[int], values: _Values) -> int:
+    """Messages to the person lose recipient, subject, body and error (and
+    are cancelled if pending); messages to others that mention the person (a
+    staff notice naming the caller) lose those mentions."""
     addresses = sorted(values.distinctive)
     query = select(outbox).where(or_(outbox.c.customer_id.in_(ids), outbox.c.recipient.in_(addresses) if addresses else false()))
     count = 0
@@ -401,6 +404,17 @@ def _erase_outbox(uow: "UnitOfWork", ids: list[int], values: _Values) -> int:
             changes["dedupe_key"] = f"erased:{row['id']}"
         uow.execute(update(outbox).where(outbox.c.id == row["id"]).values(changes))
         count += 1
+    plain = ["%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for t in sorted(values.distinctive | values.names)]
+    mentions = select(outbox).where(or_(
+        *(outbox.c.subject.like(p, escape="\\") | outbox.c.body.like(p, escape="\\") | outbox.c.error.like(p, escape="\\") for p in plain),
+        *(cast(outbox.c.payload, Text).like(p, escape="\\") for p in values.patterns()),
+    )) if plain else None
+    for row in (uow.execute(mentions).mappings().all() if mentions is not None else []):
+        changes = {name: values.scrub(row[name], own=True) for name in ("subject", "body", "error", "payload")}
+        changes = {name: value for name, value in changes.items() if value != row[name]}
+        if changes:
+            uow.execute(update(outbox).where(outbox.c.id == row["id"]).values(changes))
+            count += 1
     return count
 
 

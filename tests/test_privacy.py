@@ -137,6 +137,8 @@ def forms(value):
 
 def test_erasure_leaves_no_trace_in_any_table_nor_in_the_sqlite_file(crm, person, loyalty, cli):
     add_loyalty_row(crm, loyalty, person.id)
+    with crm.unit_of_work() as uow:  # a notice to staff that names the person, not addressed to them
+        uow.outbox.put("email", "agent@example.com", f"来电：{NAME}", f"{NAME}（{PHONE}）要求回电", payload={"caller": NAME})
     before = [(t, c) for t, c, v in text_and_json_values(crm) if any(f in v for f in forms(NAME))]
     assert {"customers", "contacts", "activities", "audit_log", "outbox", "consents", "loyalty_notes"} <= {t for t, _ in before}
     result = cli("privacy", "erase", person.id, "--reason", f"{NAME} 来电要求删除 (工单 77)", "--yes")
