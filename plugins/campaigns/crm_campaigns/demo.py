@@ -29,6 +29,9 @@ def make_demo(uow: Any, customers: list[Any]) -> str:
     service.add_segment("华东及VIP活跃客户", DEMO_SEGMENT, "华东地区或 VIP、近 540 天有购买")
     service.add_segment("冠军客户", {"criteria": [{"field": "rfm.segment", "op": "in", "value": ["champions", "loyal"]}]},
                         "RFM: champions and loyal")
+    # campaigns message only customers who agreed to marketing over the channel: most demo customers did, by phone
+    uow.consents.record_many([(customer.id, "marketing", "phone", True) for index, customer in enumerate(customers) if index % 5 != 4],
+                             method="form", evidence="演示数据 demo")
     owner = uow.users.find("erin")
     service.add("老客户电话回访", segment="华东及VIP活跃客户", channels=["phone"], budget="3000", control="20%",
                 goal="唤醒老客户复购", owner=owner.id if owner else None)

@@ -72,7 +72,7 @@ def crm_activities_imported(uow, activity_ids):
 @hookimpl
 def crm_activity_cancelled(uow, activity):
     if activity.type == "purchase":
-        _service(uow).purchase_cancelled(activity.id)
+        _service(uow).purchase_cancelled(activity.id, activity.customer_id)
 
 
 @hookimpl
@@ -115,6 +115,29 @@ def crm_customer_panel(uow, customer):
     if history["blacklisted"]:
         lines.append("blacklisted: never messaged by campaigns")
     return Panel("campaigns", "营销活动 Campaigns", history, lines=lines)
+
+
+@hookimpl
+def crm_privacy_export(uow, customer):
+    from crm_campaigns.privacy import export
+
+    return export(uow, customer)
+
+
+@hookimpl
+def crm_privacy_erase(uow, customer, reason):
+    from crm_campaigns.privacy import erase
+
+    erase(uow, customer, reason)
+
+
+@hookimpl
+def crm_register_retention_rules(register):
+    from crm_campaigns.privacy import DEFAULT_MESSAGE_DAYS, RETENTION_RULE, retain_messages
+
+    register(RETENTION_RULE, "Campaign messages' copies of the recipient, rendered subject and last error are cleared "
+             f"once delivery is over and they were queued more than campaigns_messages_days ({DEFAULT_MESSAGE_DAYS:g} by default) "
+             "days ago", retain_messages)
 
 
 @hookimpl

@@ -13,9 +13,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Iterable
 
-from sqlalchemy import and_, delete, exists, func, insert, select, update
+from sqlalchemy import and_, case, delete, exists, func, insert, select, update
 
 from crmcore import Conflict, Customer, NotFound, ValidationError, from_row
+from crmcore.storage.tables import consents  # not re-exported by crmcore.tables (yet): a batch of customers' consents in one query
 from crmcore.tables import activities, customers, outbox
 
 from crm_campaigns.criteria import Compiler, normalise_document
@@ -48,6 +49,23 @@ if TYPE_CHECKING:
     from crmcore import UnitOfWork
 
 BATCH = 500
+#: Why a customer was not messaged when their latest marketing consent for the channel is not a grant.
+NO_CONSENT = "no consent"
+#: An invitation is made by phone or e-mail: either consent will do.
+EVENT_CONSENT_CHANNELS = ("phone", "email")
+
+
+class _All:
+    """Marketing needs no consent in this configuration: every channel is allowed."""
+
+    def get(self, key: Any, default: Any = None) -> "_All":
+        return self
+
+    def __repr__(self) -> str:
+        return "ALL"
+
+
+ALL: Any = _All()
 DEFAULT_LANGUAGE = "zh"
 MOBILE = re.compile(r"^1\d{10}$")
 
@@ -612,19 +630,22 @@ class CampaignsService:
         records = []
         environment = _environment(self.uow)
         compiled: dict[int, Any] = {}
+        consented = self._marketing_consents([row["id"] for row in rows])
         for row in rows:
             customer = from_row(Customer, row)
             record = {"campaign_id": campaign.id, "step_id": step.id, "customer_id": customer.id, "channel": step.channel,
                       "variant": None, "language": None, "recipient": None, "subject": None, "status": "suppressed",
                       "reason": None, "outbox_id": None, "dedupe_key": f"campaigns:{campaign.id}:{step.id}:{customer.id}",
                       "attempts": 0, "error": None, "queued_at": now, "delivered_at": None}
-            recipient = _recipient(customer, step.channel)
+            recipient = _recipient(customer, step.channel, consented.get(customer.id))
             if row["blacklisted"]:
                 record["reason"] = "blacklisted"
             elif customer.do_not_contact:
                 record["reason"] = "do_not_contact"
             elif row["opted_out"]:
                 record["reason"] = f"opted_out:{step.channel}"
+            elif consented is not ALL and not _consent_channels(step.channel) & consented.get(customer.id, set()):
+                record["reason"] = NO_CONSENT
             elif recipient is None:
                 record["reason"] = {"email": "no e-mail address", "sms": "no mobile number", "phone": "no phone number",
                                     "mail": "no postal address", "event": "no phone or e-mail"}[step.channel]
@@ -656,11 +677,15 @@ class CampaignsService:
             if step.channel in OUTBOX_CHANNELS:
                 message = self.uow.outbox.put(
                     step.channel, recipient, subject, body, customer_id=customer.id, dedupe_key=record["dedupe_key"],
+                    purpose="marketing",
                     payload={"campaign": campaign.name, "campaign_id": campaign.id, "step": step.number,
                              "variant": record["variant"]},
                 )
-                if message is None:  # the outbox refused it (queued before under this key): never twice
-                    record["reason"] = "refused by the outbox"
+                if message is None:  # refused: no consent after all, or queued before under this key (never twice)
+                    allowed = self.uow.consents.allows(customer.id, "marketing", step.channel)
+                    record["reason"] = "refused by the outbox" if allowed else NO_CONSENT
+                    if not allowed:
+                        record.update(recipient=None, subject=None, variant=None, language=None)
                     counts["suppressed"] += 1
                     records.append(record)
                     continue
@@ -672,6 +697,25 @@ class CampaignsService:
             records.append(record)
         if records:
             self.uow.execute(insert(messages), records)
+
+    def _marketing_consents(self, customer_ids: list[int]) -> Any:
+        """Per customer, the consent channels over which their latest
+        marketing consent is a grant; ``ALL`` when the configuration does not
+        require consent for marketing. One query per batch."""
+        if not self.uow.consents.needs_consent("marketing"):
+            return ALL
+        found: dict[int, set[str]] = {}
+        if not customer_ids:
+            return found
+        latest: dict[tuple[int, str], bool] = {}
+        for customer_id, channel, granted in self.uow.execute(
+                select(consents.c.customer_id, consents.c.channel, consents.c.granted)
+                .where(consents.c.customer_id.in_(customer_ids), consents.c.purpose == "marketing").order_by(consents.c.id)):
+            latest[(customer_id, channel)] = granted
+        for (customer_id, channel), granted in latest.items():
+            if granted:
+                found.setdefault(customer_id, set()).add(channel)
+        return found
 
     def _choose_winner(self, campaign: Campaign, step: Step, variant: str | None = None) -> str:
         rates = self.variant_rates(campaign, step)
@@ -688,6 +732,7 @@ class CampaignsService:
         return variant
 
     def variant_rates(self, campaign: Campaign, step: Step) -> list[dict[str, Any]]:
+        self.sync_delivery(campaign.id)
         responded = select(responses.c.message_id).where(responses.c.campaign_id == campaign.id, responses.c.message_id.isnot(None))
         rows = self.uow.execute(
             select(messages.c.variant, func.count().label("sent"),
@@ -715,14 +760,25 @@ class CampaignsService:
     # Delivery state
     # =====================================================================
 
-    def sync_delivery(self, campaign_id: int | None = None) -> int:
+    def sync_delivery(self, campaign_id: int | None = None, *, customer_ids: Iterable[int] | None = None) -> int:
         """Copy the outbox's delivery results (status, attempts, last error,
         time sent) to the campaign's messages still waiting for delivery:
-        set-based UPDATEs, whatever the number of messages."""
+        set-based UPDATEs, whatever the number of messages. The outbox is the
+        source of truth: a message the core cancelled (consent withdrawn,
+        customer erased) shows cancelled here after the next sync.
+        ``customer_ids`` limits it to those customers' messages."""
+        if customer_ids is not None:
+            ids = sorted(set(customer_ids))
+            return sum(self._sync(campaign_id, ids[start:start + 1000]) for start in range(0, len(ids), 1000))
+        return self._sync(campaign_id, None)
+
+    def _sync(self, campaign_id: int | None, customer_ids: list[int] | None) -> int:
         def waiting(*conditions: Any) -> list[Any]:
             found = [messages.c.status == "queued", messages.c.outbox_id.in_(select(outbox.c.id).where(*conditions))]
             if campaign_id is not None:
                 found.append(messages.c.campaign_id == campaign_id)
+            if customer_ids is not None:
+                found.append(messages.c.customer_id.in_(customer_ids))
             return found
 
         def of_outbox(column: Any) -> Any:
@@ -805,7 +861,8 @@ class CampaignsService:
                                                                         optouts.c.channel == channel)).first()
         if not exists_:
             self.uow.execute(insert(optouts).values(customer_id=customer.id, channel=channel, reason=reason, created_at=self.uow.now))
-            self.uow.audit.record("customer", customer.id, "campaigns.opt_out", {"channel": channel, "reason": reason})
+            self.uow.audit.record("customer", customer.id, "campaigns.opt_out", {"customer_id": customer.id, "channel": channel,
+                                                                                        "reason": reason})
         condition = messages.c.customer_id == customer.id
         if channel != "all":
             condition = and_(condition, messages.c.channel == channel)
@@ -818,7 +875,7 @@ class CampaignsService:
         removed = self.uow.execute(delete(optouts).where(optouts.c.customer_id == customer.id, optouts.c.channel == channel)).rowcount
         if not removed:
             raise NotFound(f"customer {customer.id} has not opted out of {channel}")
-        self.uow.audit.record("customer", customer.id, "campaigns.opt_in", {"channel": channel})
+        self.uow.audit.record("customer", customer.id, "campaigns.opt_in", {"customer_id": customer.id, "channel": channel})
         return {"customer_id": customer.id, "channel": channel, "opted_out": False}
 
     def optouts(self, customer_id: int | None = None) -> list[dict[str, Any]]:
@@ -837,7 +894,8 @@ class CampaignsService:
         self.uow.execute(insert(blacklist).values(customer_id=customer.id, reason=reason, created_by=self.uow.actor.id,
                                                   created_at=self.uow.now))
         withdrawn = self._withdraw(messages.c.customer_id == customer.id)
-        self.uow.audit.record("customer", customer.id, "campaigns.blacklist", {"reason": reason, "withdrawn": withdrawn})
+        self.uow.audit.record("customer", customer.id, "campaigns.blacklist", {"customer_id": customer.id, "reason": reason,
+                                                                                          "withdrawn": withdrawn})
         return {"customer_id": customer.id, "name": customer.name, "blacklisted": True, "withdrawn": withdrawn}
 
     def blacklist_remove(self, customer_id: int) -> dict[str, Any]:
@@ -845,7 +903,7 @@ class CampaignsService:
         customer = self.uow.customers.get(customer_id)
         if not self.uow.execute(delete(blacklist).where(blacklist.c.customer_id == customer.id)).rowcount:
             raise NotFound(f"customer {customer.id} is not blacklisted")
-        self.uow.audit.record("customer", customer.id, "campaigns.unblacklist", {})
+        self.uow.audit.record("customer", customer.id, "campaigns.unblacklist", {"customer_id": customer.id})
         return {"customer_id": customer.id, "name": customer.name, "blacklisted": False}
 
     def blacklisted(self) -> list[dict[str, Any]]:
@@ -904,6 +962,7 @@ class CampaignsService:
                 "occurred_at": occurred}
 
     def _latest_message(self, campaign_id: int, customer_id: int, before: datetime) -> dict[str, Any] | None:
+        self.sync_delivery(campaign_id, customer_ids=[customer_id])  # a message the outbox cancelled reached nobody
         row = self.uow.execute(
             select(messages.c.id, messages.c.channel, steps.c.number.label("step"))
             .join(steps, steps.c.id == messages.c.step_id)
@@ -935,6 +994,7 @@ class CampaignsService:
         if not purchases:
             return 0
         earliest = min(p["occurred_at"] for p in purchases)
+        self.sync_delivery(customer_ids={p["customer_id"] for p in purchases})  # cancelled in the outbox: no touch
         max_days = self.uow.execute(select(func.max(campaigns.c.attribution_days))).scalar() or 0
         candidates = self.uow.execute(
             select(messages.c.id, messages.c.campaign_id, messages.c.customer_id, messages.c.channel, messages.c.queued_at,
@@ -968,10 +1028,10 @@ class CampaignsService:
             self.uow.execute(insert(responses), rows)
         return len(rows)
 
-    def purchase_cancelled(self, activity_id: int) -> int:
+    def purchase_cancelled(self, activity_id: int, customer_id: int | None = None) -> int:
         removed = self.uow.execute(delete(responses).where(responses.c.activity_id == activity_id)).rowcount
         if removed:
-            self.uow.audit.record("activity", activity_id, "campaigns.unattribute", {"responses": removed})
+            self.uow.audit.record("activity", activity_id, "campaigns.unattribute", {"customer_id": customer_id, "responses": removed})
         return removed
 
     def responses(self, name: str, *, type: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
@@ -1024,7 +1084,8 @@ class CampaignsService:
             assigned = owner_id or customer.owner_id or campaign.owner_id
             lead_id = self.uow.execute(insert(leads).values(campaign_id=campaign.id, customer_id=customer.id, owner_id=assigned,
                                                             created_by=self.uow.actor.id, created_at=self.uow.now)).inserted_primary_key[0]
-            self.uow.audit.record("customer", customer.id, "campaigns.lead", {"campaign": campaign.name, "owner_id": assigned})
+            self.uow.audit.record("customer", customer.id, "campaigns.lead", {"customer_id": customer.id, "campaign": campaign.name,
+                                                                                 "owner_id": assigned})
             self.uow.fire("crm_campaigns_lead_created", ("campaigns.lead", lead_id), customer=customer, campaign=campaign,
                           owner_id=assigned)
             owner_user = self.uow.users.find(assigned) if assigned else None
@@ -1201,13 +1262,18 @@ class CampaignsService:
     # =====================================================================
 
     def history(self, customer_id: int) -> dict[str, Any]:
+        """The customer's campaigns, messages and responses (read only: a
+        queued message's state is read from the outbox)."""
         rows = self.uow.execute(
             select(campaigns.c.id, campaigns.c.name, campaigns.c.status, audience.c.grp)
             .join(audience, audience.c.campaign_id == campaigns.c.id)
             .where(audience.c.customer_id == customer_id).order_by(campaigns.c.id)).mappings().all()
+        state = case((messages.c.status == "queued", case((outbox.c.status == "pending", "queued"), else_=outbox.c.status)),
+                     else_=messages.c.status)
         sent = self.uow.execute(
-            select(messages.c.campaign_id, steps.c.number, messages.c.channel, messages.c.status, messages.c.queued_at)
-            .join(steps, steps.c.id == messages.c.step_id)
+            select(messages.c.campaign_id, steps.c.number, messages.c.channel, func.coalesce(state, messages.c.status).label("status"),
+                   messages.c.queued_at)
+            .join(steps, steps.c.id == messages.c.step_id).outerjoin(outbox, outbox.c.id == messages.c.outbox_id)
             .where(messages.c.customer_id == customer_id).order_by(messages.c.id)).mappings().all()
         answered = self.uow.execute(select(responses.c.campaign_id, responses.c.type, responses.c.amount)
                                     .where(responses.c.customer_id == customer_id).order_by(responses.c.id)).mappings().all()
@@ -1328,7 +1394,10 @@ def _language(customer: Customer) -> str:
     return str(value).strip() if value else DEFAULT_LANGUAGE
 
 
-def _recipient(customer: Customer, channel: str) -> str | None:
+def _recipient(customer: Customer, channel: str, consented: Any = ALL) -> str | None:
+    """Where a message on ``channel`` goes. An invitation (``event``) goes to
+    the first phone, else the first e-mail, over which the customer may be
+    contacted (``consented``: the consent channels granted, or ``ALL``)."""
     if channel == "email":
         return customer.emails[0] if customer.emails else None
     if channel == "sms":
@@ -1337,7 +1406,18 @@ def _recipient(customer: Customer, channel: str) -> str | None:
         return customer.phones[0] if customer.phones else None
     if channel == "mail":
         return customer.address or None
-    return (customer.phones or customer.emails or [None])[0]
+    allowed = set(EVENT_CONSENT_CHANNELS) if consented is ALL else set(consented or ())
+    if customer.phones and "phone" in allowed:
+        return customer.phones[0]
+    if customer.emails and "email" in allowed:
+        return customer.emails[0]
+    return (customer.phones or customer.emails or [None])[0] if consented is ALL else None
+
+
+def _consent_channels(channel: str) -> set[str]:
+    """The consent channels a campaign channel needs one of: itself; an
+    invitation (``event``) goes by phone or e-mail."""
+    return set(EVENT_CONSENT_CHANNELS) if channel == "event" else {channel}
 
 
 # ---------------------------------------------------------------------------

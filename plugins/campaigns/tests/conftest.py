@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from crmcore.testing import Factories
+
 # the tests import their helpers module (uniquely named) from this folder
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -15,6 +17,29 @@ sys.path.insert(0, str(Path(__file__).parent))
 @pytest.fixture
 def crm_plugins():
     return ["campaigns"]
+
+
+MARKETING_CHANNELS = ("email", "sms", "phone", "mail")
+
+
+class ConsentingFactories(Factories):
+    """The core's factories; customers made here agreed to marketing on
+    every consent channel (a campaign's audience), unless ``consent=`` says
+    otherwise: ``False`` for none, or the channels granted."""
+
+    def customer(self, *, actor=None, consent=True, **fields):
+        customer = super().customer(actor=actor, **fields)
+        channels = MARKETING_CHANNELS if consent is True else (consent or ())
+        if channels:
+            with self.crm.unit_of_work() as uow:
+                uow.consents.record_many([(customer.id, "marketing", channel, True) for channel in channels],
+                                         method="form", evidence="test")
+        return customer
+
+
+@pytest.fixture
+def make(crm):
+    return ConsentingFactories(crm)
 
 
 @pytest.fixture
