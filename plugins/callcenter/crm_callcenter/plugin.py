@@ -66,6 +66,28 @@ def crm_user_deactivated(uow, user, successor):
 
 
 @hookimpl
+def crm_privacy_export(uow, customer):
+    from crm_callcenter.privacy import export
+
+    return export(uow, customer)
+
+
+@hookimpl
+def crm_privacy_erase(uow, customer, reason):
+    from crm_callcenter.privacy import erase
+
+    erase(uow, customer, reason)
+
+
+@hookimpl
+def crm_register_retention_rules(register):
+    from crm_callcenter.privacy import DEFAULT_CALL_METADATA_MONTHS, RETENTION_RULE, retain_call_metadata
+
+    register(RETENTION_RULE, "Caller numbers of calls offered more than callcenter_call_metadata_months ago are cleared "
+             f"(default {DEFAULT_CALL_METADATA_MONTHS}; durations, outcomes and the customer link stay)", retain_call_metadata)
+
+
+@hookimpl
 def crm_demo_data(uow, customers):
     from crm_callcenter.demo import make_demo
 

@@ -98,8 +98,8 @@ class TicketsMixin:
         }
         ticket_id = self.uow.execute(insert(tickets).values(values)).inserted_primary_key[0]
         ticket = {"id": ticket_id, **values}
-        self.uow.audit.record("callcenter_ticket", ticket_id, "create", {
-            k: (None, values[k]) for k in ("customer_id", "type", "priority", "channel", "subject", "assignee_id", "team_id")})
+        self.uow.audit.record("callcenter_ticket", ticket_id, "create", {"customer_id": customer_id, **{
+            k: (None, values[k]) for k in ("type", "priority", "channel", "subject", "assignee_id", "team_id")}})
         extra = {"assignee": assignee} if assignee_id else {}
         self._event(ticket, "created", moment, to_status=values["status"], body=values["description"],
                     data={"type": code, "priority": level, "channel": via, **extra})
@@ -206,7 +206,7 @@ class TicketsMixin:
             values["status"] = "assigned"
         self.uow.execute(update(tickets).where(tickets.c.id == ticket_id).values(values))
         self.uow.audit.record("callcenter_ticket", ticket_id, "assign", {
-            "assignee_id": (ticket["assignee_id"], assignee_id), "team_id": (ticket["team_id"], values["team_id"])})
+            "customer_id": ticket["customer_id"], "assignee_id": (ticket["assignee_id"], assignee_id), "team_id": (ticket["team_id"], values["team_id"])})
         self._event({**ticket, **values}, "assigned", moment, from_status=ticket["status"], to_status=values.get("status", ticket["status"]),
                     data={"assignee": self._username(assignee_id)})
         return self.ticket_view(ticket_id)
@@ -242,7 +242,7 @@ class TicketsMixin:
             if ticket["resolved_at"] is None and due is not None:
                 values["resolve_breached"] = moment > due
         self.uow.execute(update(tickets).where(tickets.c.id == ticket_id).values(values))
-        self.uow.audit.record("callcenter_ticket", ticket_id, "status", {"status": (old, new)})
+        self.uow.audit.record("callcenter_ticket", ticket_id, "status", {"customer_id": ticket["customer_id"], "status": (old, new)})
         updated = {**ticket, **values}
         self._event(updated, "status", moment, from_status=old, to_status=new, body=note)
         if new == "resolved":
@@ -259,7 +259,8 @@ class TicketsMixin:
         values = {"status": new, "is_open": True, "resolved_at": None, "closed_at": None, "resolve_breached": None,
                   "reopen_count": ticket["reopen_count"] + 1, "updated_at": moment}
         self.uow.execute(update(tickets).where(tickets.c.id == ticket_id).values(values))
-        self.uow.audit.record("callcenter_ticket", ticket_id, "reopen", {"status": (ticket["status"], new), "reason": reason})
+        self.uow.audit.record("callcenter_ticket", ticket_id, "reopen", {"customer_id": ticket["customer_id"], "status": (ticket["status"], new),
+                                                                   "reason": reason})
         self._event({**ticket, **values}, "reopened", moment, from_status=ticket["status"], to_status=new, body=reason)
         return self.ticket_view(ticket_id)
 
@@ -306,7 +307,7 @@ class TicketsMixin:
         moment = self._moment(at)
         values["updated_at"] = moment
         self.uow.execute(update(tickets).where(tickets.c.id == ticket_id).values(values))
-        self.uow.audit.record("callcenter_ticket", ticket_id, "update", changes)
+        self.uow.audit.record("callcenter_ticket", ticket_id, "update", {"customer_id": ticket["customer_id"], **changes})
         self._event({**ticket, **values}, "updated", moment, data={k: list(v) for k, v in changes.items()})
         return self.ticket_view(ticket_id)
 
@@ -438,7 +439,8 @@ class TicketsMixin:
         self.uow.outbox.put(channel, recipient, subject, body, customer_id=None,
                             payload={"ticket_id": ticket["id"], "kind": kind, "level": level},
                             dedupe_key=f"callcenter:escalation:{ticket['id']}:{kind}:{level}")
-        self.uow.audit.record("callcenter_ticket", ticket["id"], "escalate", {"kind": kind, "level": (level - 1, level), "to": recipient})
+        self.uow.audit.record("callcenter_ticket", ticket["id"], "escalate", {"customer_id": ticket["customer_id"], "kind": kind,
+                                                                           "level": (level - 1, level), "to": recipient})
         self._event(ticket, "sla_warning" if level == 0 else "escalated", now, internal=True, body=subject,
                     data={"kind": kind, "level": level, "to": self._username(user_id)})
         return {"ticket": ticket["id"], "subject": ticket["subject"], "kind": kind, "level": level,
@@ -485,27 +487,37 @@ class TicketsMixin:
     # -- surveys ----------------------------------------------------------------------------
 
     def _queue_survey(self, ticket: dict[str, Any]) -> None:
+        """One survey per ticket, by e-mail else SMS, as a service message
+        (purpose ``service``): a channel the customer's consent does not
+        allow is skipped; with none left the survey is not sent, and the
+        audit trail says why (``survey_suppressed``)."""
         if self.uow.execute(select(surveys.c.id).where(surveys.c.ticket_id == ticket["id"])).first():
             return  # one survey per ticket, even when it is resolved again
         customer = self.uow.customers.get(ticket["customer_id"])
         if customer.do_not_contact:
             return
-        if customer.emails:
-            channel, recipient = "email", customer.emails[0]
-        elif customer.phones:
-            channel, recipient = "sms", customer.phones[0]
-        else:
+        options = [("email", e) for e in customer.emails[:1]] + [("sms", p) for p in customer.phones[:1]]
+        if not options:
             return
+        allowed = [(c, r) for c, r in options if self.uow.consents.allows(customer.id, "service", c)]
         token = secrets.token_hex(6)
         subject = f"服务满意度调查：工单#{ticket['id']}"
-        body = (f"{customer.name}您好，您的工单#{ticket['id']}「{ticket['subject']}」已处理完毕。"
-                f"请回复 1-5 分评价本次服务（5=非常满意，1=非常不满意），可附上意见。评价码 {token}")
+        message = None
+        if allowed:
+            channel, recipient = allowed[0]
+            body = (f"{customer.name}您好，您的工单#{ticket['id']}「{ticket['subject']}」已处理完毕。"
+                    f"请回复 1-5 分评价本次服务（5=非常满意，1=非常不满意），可附上意见。评价码 {token}")
+            message = self.uow.outbox.put(channel, recipient, subject, body, customer_id=customer.id, purpose="service",
+                                          payload={"ticket_id": ticket["id"], "survey_token": token},
+                                          dedupe_key=f"callcenter:survey:{ticket['id']}")
+        if message is None:  # no consent on any channel (or the outbox refused it): nothing sent, nothing counted
+            self.uow.audit.record("callcenter_ticket", ticket["id"], "survey_suppressed", {
+                "customer_id": customer.id, "reason": "no consent", "purpose": "service", "channels": [c for c, _ in options]})
+            return
         self.uow.execute(insert(surveys).values(
             ticket_id=ticket["id"], customer_id=customer.id, agent_id=ticket["assignee_id"], team_id=ticket["team_id"],
-            category=ticket["category"] or self.type_label(ticket["type"]), token=token, channel=channel, sent_at=ticket["resolved_at"]))
-        self.uow.outbox.put(channel, recipient, subject, body, customer_id=customer.id,
-                            payload={"ticket_id": ticket["id"], "survey_token": token},
-                            dedupe_key=f"callcenter:survey:{ticket['id']}")
+            category=ticket["category"] or self.type_label(ticket["type"]), token=token, channel=message.channel,
+            sent_at=ticket["resolved_at"]))
 
     def answer_survey(self, key: str | int, score: int, comment: str | None = None, *, at: Any = None) -> dict[str, Any]:
         """Record a customer's answer: ``key`` is the survey code or the ticket id."""
@@ -530,7 +542,7 @@ class TicketsMixin:
         self.uow.activities.log(survey["customer_id"], type="csat", subject=f"满意度 {score}/5：工单#{survey['ticket_id']}",
                                 body=comment, occurred_at=moment, source_plugin="callcenter",
                                 payload={"ticket_id": survey["ticket_id"], "score": score})
-        self.uow.audit.record("callcenter_survey", survey["id"], "answer", {"score": (None, score)})
+        self.uow.audit.record("callcenter_survey", survey["id"], "answer", {"customer_id": survey["customer_id"], "score": (None, score)})
         return {"ticket": survey["ticket_id"], "score": score, "comment": comment, "agent": self._username(survey["agent_id"])}
 
     def surveys(self, *, answered: bool | None = None, limit: int = 50) -> list[dict[str, Any]]:
