@@ -259,7 +259,7 @@ class OpportunityService:
             return current
         self.uow.execute(update(opportunities).where(opportunities.c.id == opportunity_id)
                          .values({**{k: v for k, (_, v) in delta.items()}, "updated_at": self.uow.now}))
-        self.uow.audit.record(ENTITY, opportunity_id, "update", delta)
+        self.uow.audit.record(ENTITY, opportunity_id, "update", {**delta, "customer_id": current.customer_id})
         return current.evolve(**{k: v for k, (_, v) in delta.items()}, updated_at=self.uow.now)
 
     def move(self, opportunity_id: int, to: str, *, probability: Any = None, reason: str | None = None,
@@ -289,6 +289,7 @@ class OpportunityService:
         self.uow.execute(update(opportunities).where(opportunities.c.id == opportunity_id).values(values))
         self._record_change(opportunity_id, current.stage, target.code, new_probability, when, note or reason)
         self.uow.audit.record(ENTITY, opportunity_id, "stage", {
+            "customer_id": current.customer_id,
             "stage": (current.stage, target.code), "probability": (current.probability, new_probability),
             **({"lost_reason": reason} if target.outcome == "lost" else {}),
         })
@@ -304,16 +305,16 @@ class OpportunityService:
         if contact_id in self.key_contact_ids(opportunity_id):
             return
         self.uow.execute(insert(opportunity_contacts).values(opportunity_id=opportunity_id, contact_id=contact_id))
-        self.uow.audit.record(ENTITY, opportunity_id, "key_person", {"contact_id": contact_id})
+        self.uow.audit.record(ENTITY, opportunity_id, "key_person", {"contact_id": contact_id, "customer_id": opportunity.customer_id})
 
     def unlink_contact(self, opportunity_id: int, contact_id: int) -> None:
         self.uow.require("sales.edit")
-        self.get(opportunity_id)
+        opportunity = self.get(opportunity_id)
         removed = self.uow.execute(delete(opportunity_contacts).where(
             opportunity_contacts.c.opportunity_id == opportunity_id, opportunity_contacts.c.contact_id == contact_id)).rowcount
         if not removed:
             raise ValidationError.field("contact", f"contact {contact_id} is not a key person of opportunity {opportunity_id}")
-        self.uow.audit.record(ENTITY, opportunity_id, "key_person_removed", {"contact_id": contact_id})
+        self.uow.audit.record(ENTITY, opportunity_id, "key_person_removed", {"contact_id": contact_id, "customer_id": opportunity.customer_id})
 
     # -- integration -------------------------------------------------------------
 

@@ -43,6 +43,35 @@ def crm_register_permissions(register):
     register("sales.manage", "Configure the pipeline, plan visits for others, and receive stale-opportunity reports")
 
 
+# -- privacy (docs/privacy.md) -----------------------------------------------------
+
+
+@hookimpl
+def crm_privacy_export(uow, customer):
+    from crm_sales.privacy import export
+
+    return export(uow, customer)
+
+
+@hookimpl
+def crm_privacy_erase(uow, customer, reason):
+    from crm_sales.privacy import erase
+
+    erase(uow, customer, reason)
+
+
+@hookimpl
+def crm_register_retention_rules(register):
+    from crm_sales.privacy import RETENTION_DEFAULTS, retain_quote_html, retain_visit_purposes
+
+    register("sales.quote_email_html",
+             "Rendered quotes in e-mails sent, failed or cancelled longer ago than [sales.retention] quote_html_days "
+             f"(default {RETENTION_DEFAULTS['quote_html_days']:g}) are removed", retain_quote_html)
+    register("sales.visit_plan_purposes",
+             "Purposes of visit plans planned longer ago than [sales.retention] visit_purposes_years "
+             f"(default {RETENTION_DEFAULTS['visit_purposes_years']:g}) become '(expired)'", retain_visit_purposes)
+
+
 # -- lifecycle ---------------------------------------------------------------------
 
 

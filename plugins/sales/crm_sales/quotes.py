@@ -110,7 +110,7 @@ class QuoteService:
             self._add_line(quote_id, **line)
         self._retotal(quote_id)
         quote = self.get(quote_id)
-        self.uow.audit.record(ENTITY, quote_id, "create", {"number": number, "opportunity_id": opportunity_id,
+        self.uow.audit.record(ENTITY, quote_id, "create", {"number": number, "opportunity_id": opportunity_id, "customer_id": quote.customer_id,
                                                           "total": quote.total, "valid_until": until})
         return quote
 
@@ -120,7 +120,8 @@ class QuoteService:
         self._add_line(quote.id, product=product, quantity=quantity, unit_price=unit_price, discount=discount)
         self._retotal(quote.id)
         changed = self.get(quote_id)
-        self.uow.audit.record(ENTITY, quote_id, "line", {"product": product, "total": (quote.total, changed.total)})
+        self.uow.audit.record(ENTITY, quote_id, "line", {"product": product, "total": (quote.total, changed.total),
+                                                          "customer_id": quote.customer_id})
         return changed
 
     def remove_line(self, quote_id: int, position: int) -> Quote:
@@ -131,7 +132,8 @@ class QuoteService:
             raise ValidationError.field("line", f"quote {quote_id} has no line {position}")
         self._retotal(quote_id)
         changed = self.get(quote_id)
-        self.uow.audit.record(ENTITY, quote_id, "line_removed", {"position": position, "total": (quote.total, changed.total)})
+        self.uow.audit.record(ENTITY, quote_id, "line_removed", {"position": position, "total": (quote.total, changed.total),
+                                                                  "customer_id": quote.customer_id})
         return changed
 
     def send(self, quote_id: int, *, email: bool = False) -> Quote:
@@ -150,11 +152,21 @@ class QuoteService:
                 raise ValidationError.field("email", f"customer {customer.id} has no e-mail address")
             if customer.do_not_contact:
                 raise Conflict(f"customer {customer.id} asked not to be contacted")
+            # a quote the customer asked for: a service message, checked
+            # against consent (service needs none unless configured so)
+            if not self.uow.consents.allows(customer.id, "service", "email"):
+                raise Conflict(f"customer {customer.id} has no consent to service e-mail: nothing was sent; "
+                               "send the quote without --email and deliver it another way")
             html = self.render(quote_id)
-            self.uow.outbox.put("email", customer.emails[0], f"报价单 {quote.number} v{quote.version}",
-                                f"您好，附上报价单 {quote.number}（第 {quote.version} 版），合计 ¥{quote.total:,}，有效期至 {quote.valid_until}。",
-                                payload={"html": html, "kind": "sales.quote", "quote_id": quote_id}, customer_id=customer.id,
-                                dedupe_key=f"sales.quote:{quote_id}:sent")
+            message = self.uow.outbox.put(
+                "email", customer.emails[0], f"报价单 {quote.number} v{quote.version}",
+                f"您好，附上报价单 {quote.number}（第 {quote.version} 版），合计 ¥{quote.total:,}，有效期至 {quote.valid_until}。",
+                payload={"html": html, "kind": "sales.quote", "quote_id": quote_id}, customer_id=customer.id,
+                purpose="service", dedupe_key=f"sales.quote:{quote_id}:sent")
+            # None after the consent check: queued before under the same key
+            self.uow.audit.record(ENTITY, quote_id, "emailed", {
+                "customer_id": customer.id, "outbox_id": message.id if message is not None else None,
+                "queued": message is not None})
         return self.get(quote_id)
 
     def accept(self, quote_id: int, *, win: bool = True, note: str | None = None) -> Quote:
@@ -218,7 +230,8 @@ class QuoteService:
         self._retotal(new_id)
         if quote.status in ("draft", "sent"):
             self._set(quote, status="superseded", decided_at=self.uow.now, decision_note=f"revised as version {quote.version + 1}")
-        self.uow.audit.record(ENTITY, new_id, "revise", {"number": quote.number, "version": quote.version + 1, "from": quote_id})
+        self.uow.audit.record(ENTITY, new_id, "revise", {"number": quote.number, "version": quote.version + 1, "from": quote_id,
+                                                           "customer_id": quote.customer_id})
         return self.get(new_id)
 
     # -- rendering ---------------------------------------------------------------
@@ -312,4 +325,4 @@ class QuoteService:
     def _set(self, quote: Quote, **values: Any) -> None:
         self.uow.execute(update(quotes).where(quotes.c.id == quote.id).values(**values))
         changes = {k: (getattr(quote, k), v) for k, v in values.items() if k in ("status", "decision_note")}
-        self.uow.audit.record(ENTITY, quote.id, values.get("status", "update"), changes)
+        self.uow.audit.record(ENTITY, quote.id, values.get("status", "update"), {**changes, "customer_id": quote.customer_id})
