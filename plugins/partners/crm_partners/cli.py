@@ -272,7 +272,8 @@ def grade_set(state: CLIState, name: str, weight: int | None, min_revenue: str |
 @pass_state
 def settings(state: CLIState, key: str | None, value: str | None):
     """Show settings, or set KEY to VALUE: protection_days, accept_hours,
-    auto_approve (clean|never), remind_days (60,30,7), reminder_cc (e-mail)."""
+    auto_approve (clean|never), remind_days (60,30,7), reminder_cc (e-mail),
+    notes_retention_years (0 keeps notes of closed registrations)."""
     with state.uow() as uow:
         service = _service(uow)
         if key is None:
@@ -365,7 +366,7 @@ def remind(state: CLIState, today):
     """Queue renewal reminders for agreements nearing their end (run daily from a scheduler; never sends one twice)."""
     with state.uow() as uow:
         rows = _service(uow, None).send_renewal_reminders(_date(today, "today"))
-    state.emit(rows, columns=["agreement_id", "partner", "ends_on", "days_left", "remind_on", "channel", "recipient", "message_id"])
+    state.emit(rows, columns=["agreement_id", "partner", "ends_on", "days_left", "remind_on", "channel", "recipient", "message_id", "suppressed"])
 
 
 # ---------------------------------------------------------------------------
@@ -635,7 +636,8 @@ def statement(state: CLIState, partner_id, period, send):
                           render_table(rows),
                           f"deals {data['deals']}, revenue {_money(data['revenue'])}, commission {_money(data['commission'])}, "
                           f"reversals {_money(data['reversals'])}, net {_money(data['net'])}"]
-                         + ([f"sent to {data['sent_to']}"] if data["sent_to"] else []))
+                         + ([f"sent to {data['sent_to']}"] if data["sent_to"] else [])
+                         + ([f"not sent: {data['suppressed']}"] if data.get("suppressed") else []))
 
     state.emit(data, text=text)
 

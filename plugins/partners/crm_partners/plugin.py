@@ -84,3 +84,26 @@ def crm_demo_data(uow, customers):
     from crm_partners.demo import make_demo
 
     return make_demo(uow, customers)
+
+
+@hookimpl
+def crm_privacy_export(uow, customer):
+    from crm_partners.privacy import export
+
+    return export(uow, customer)
+
+
+@hookimpl
+def crm_privacy_erase(uow, customer, reason):
+    from crm_partners.privacy import erase
+
+    erase(uow, customer)
+
+
+@hookimpl
+def crm_register_retention_rules(register):
+    from crm_partners.privacy import retain_closed_registrations
+
+    register("partners.closed_registration_notes",
+             "Deal registrations closed more than notes_retention_years ago (default 3; crm partners settings) lose their "
+             "notes and the names, phones and e-mails in their conflict details", retain_closed_registrations)

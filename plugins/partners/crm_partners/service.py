@@ -45,8 +45,12 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "auto_approve": "clean",    # clean: approve registrations without conflicts at once; never: always by hand
     "remind_days": [60, 30, 7],  # renewal reminders, days before an agreement ends (default for new agreements)
     "reminder_cc": None,        # an e-mail address that gets a copy of every renewal reminder
+    "notes_retention_years": 3,  # closed registrations lose notes and conflict details after this long (0: keep them)
 }
-SETTING_TYPES = {"protection_days": int, "accept_hours": int, "auto_approve": ("clean", "never"), "remind_days": list, "reminder_cc": str}
+SETTING_TYPES = {"protection_days": int, "accept_hours": int, "auto_approve": ("clean", "never"), "remind_days": list, "reminder_cc": str,
+                 "notes_retention_years": int}
+#: Whole-number settings where 0 means "off".
+ZERO_TURNS_OFF = {"notes_retention_years"}
 
 ENTITY = "partner"
 
@@ -107,7 +111,9 @@ class PartnersService:
                 value = int(value)
             except (TypeError, ValueError):
                 raise ValidationError.field(key, f"{value!r} is not a whole number") from None
-            if value <= 0:
+            if key in ZERO_TURNS_OFF and value < 0:
+                raise ValidationError.field(key, "must not be negative (0 turns it off)")
+            if key not in ZERO_TURNS_OFF and value <= 0:
                 raise ValidationError.field(key, "must be more than zero")
         elif kind is list:
             value = self._remind_days(value)
@@ -311,8 +317,8 @@ class PartnersService:
         }
         self.uow.execute(insert(t.partners).values(values))
         self._history(customer_id, None, status, reason or "partner added")
-        self.uow.audit.record(ENTITY, customer_id, "create", {k: (None, v) for k, v in values.items()
-                                                             if k not in ("customer_id", "created_at", "updated_at") and v not in (None, [], "")})
+        self.uow.audit.record(ENTITY, customer_id, "create", {"customer_id": customer_id, **{
+            k: (None, v) for k, v in values.items() if k not in ("customer_id", "created_at", "updated_at") and v not in (None, [], "")}})
         return self.get(customer_id)
 
     @staticmethod
@@ -357,7 +363,7 @@ class PartnersService:
         if "grade_id" in delta:
             names = {g["id"]: g["name"] for g in self.grades()}
             delta["grade"] = (names.get(delta["grade_id"][0]), names.get(delta["grade_id"][1]))
-        self.uow.audit.record(ENTITY, partner_id, "update", {**delta, **({"reason": reason} if reason else {})})
+        self.uow.audit.record(ENTITY, partner_id, "update", {"customer_id": partner_id, **delta, **({"reason": reason} if reason else {})})
         return self.get(partner_id)
 
     def set_status(self, partner_id: int, status: str, reason: str | None = None) -> dict[str, Any]:
@@ -380,7 +386,8 @@ class PartnersService:
             raise ValidationError.field("reason", "required to terminate a partner")
         self.uow.execute(update(t.partners).where(t.partners.c.customer_id == partner_id).values(status=status, updated_at=self.uow.now))
         self._history(partner_id, current, status, reason)
-        self.uow.audit.record(ENTITY, partner_id, "status", {"status": (current, status), **({"reason": reason} if reason else {})})
+        self.uow.audit.record(ENTITY, partner_id, "status", {"customer_id": partner_id, "status": (current, status),
+                                                             **({"reason": reason} if reason else {})})
         moved: list[dict[str, Any]] = []
         if status == "terminated":
             offers = self.uow.execute(select(t.assignments).where(
@@ -476,7 +483,7 @@ class PartnersService:
         }
         agreement_id = self.uow.execute(insert(t.agreements).values(values)).inserted_primary_key[0]
         self.uow.audit.record("partners_agreement", agreement_id, "create", {
-            "partner_id": partner_id, "from": str(starts_on), "to": str(ends_on), "commission": terms.describe(),
+            "customer_id": partner_id, "partner_id": partner_id, "from": str(starts_on), "to": str(ends_on), "commission": terms.describe(),
             **({"discount": str(values["discount"])} if values["discount"] is not None else {}),
         })
         return self.agreement(agreement_id)
@@ -528,7 +535,8 @@ class PartnersService:
         if on > agreement["ends_on"]:
             raise ValidationError.field("on", f"agreement {agreement_id} ends on {agreement['ends_on']} anyway")
         self.uow.execute(update(t.agreements).where(t.agreements.c.id == agreement_id).values(terminated_on=on, terminate_reason=reason.strip()))
-        self.uow.audit.record("partners_agreement", agreement_id, "terminate", {"terminated_on": (None, str(on)), "reason": reason})
+        self.uow.audit.record("partners_agreement", agreement_id, "terminate", {"customer_id": agreement["partner_id"],
+                                                                                 "terminated_on": (None, str(on)), "reason": reason})
         return self.agreement(agreement_id)
 
     def renew_agreement(self, agreement_id: int, ends_on: date, commission: str | None = None, tiers_apply: str | None = None,
@@ -575,31 +583,37 @@ class PartnersService:
             if not due:
                 continue
             remind_on = max(due)
-            customer = self.uow.execute(select(customers.c.name, customers.c.emails, customers.c.phones)
+            customer = self.uow.execute(select(customers.c.name, customers.c.emails, customers.c.phones, customers.c.erased_at)
                                         .where(customers.c.id == row["partner_id"])).first()
+            if customer.erased_at is not None:
+                continue  # an erased partner gets nothing, not even the copy to staff
             days_left = (row["ends_on"] - today).days
             subject = f"合作协议续约提醒：{customer.name} 的协议 #{row['id']} 将于 {row['ends_on']} 到期（剩余 {days_left} 天）"
             body = (f"{customer.name}：\n\n贵司与我司的合作协议（编号 {row['id']}，{row['starts_on']} 至 {row['ends_on']}）"
                     f"将于 {row['ends_on']} 到期，请联系渠道经理办理续约。\n")
-            recipients: list[tuple[str, str]] = []
+            # (channel, recipient, purpose): the partner must receive its contract's
+            # reminders (service); the copy to staff is a staff notice (no purpose)
+            recipients: list[tuple[str, str, str | None]] = []
             if customer.emails:
-                recipients.append(("email", customer.emails[0]))
+                recipients.append(("email", customer.emails[0], "service"))
             elif customer.phones:
-                recipients.append(("sms", customer.phones[0]))
+                recipients.append(("sms", customer.phones[0], "service"))
             if cc:
-                recipients.append(("email", cc))
-            for channel, recipient in recipients:
+                recipients.append(("email", cc, None))
+            entry = {"agreement_id": row["id"], "partner_id": row["partner_id"], "partner": customer.name,
+                     "ends_on": row["ends_on"], "remind_on": remind_on, "days_left": days_left}
+            for channel, recipient, purpose in recipients:
+                if purpose and not self.uow.consents.allows(row["partner_id"], purpose, channel):
+                    queued.append({**entry, "channel": channel, "recipient": recipient, "message_id": None, "suppressed": "no consent"})
+                    continue
                 key = f"partners:renewal:{row['id']}:{remind_on}:{recipient}"
                 message = self.uow.outbox.put(channel, recipient, subject, body, customer_id=row["partner_id"], dedupe_key=key,
+                                              purpose=purpose,
                                               payload={"agreement_id": row["id"], "ends_on": row["ends_on"], "remind_on": remind_on})
                 if message is not None:
-                    queued.append({"agreement_id": row["id"], "partner_id": row["partner_id"], "partner": customer.name,
-                                   "ends_on": row["ends_on"], "remind_on": remind_on, "days_left": days_left,
-                                   "channel": channel, "recipient": recipient, "message_id": message.id})
+                    queued.append({**entry, "channel": channel, "recipient": recipient, "message_id": message.id, "suppressed": None})
             if not recipients:
-                queued.append({"agreement_id": row["id"], "partner_id": row["partner_id"], "partner": customer.name,
-                               "ends_on": row["ends_on"], "remind_on": remind_on, "days_left": days_left,
-                               "channel": None, "recipient": None, "message_id": None})
+                queued.append({**entry, "channel": None, "recipient": None, "message_id": None, "suppressed": "no address"})
         if queued:
             self.uow.audit.record("partners_agreement", None, "remind", {"queued": len([q for q in queued if q["message_id"]])})
         return queued
@@ -776,9 +790,9 @@ class PartnersService:
         self.uow.execute(update(t.registrations).where(t.registrations.c.id == registration_id).values(
             status="approved", decision_reason=reason, decided_at=self.uow.now, decided_by=decided_by,
             protected_until=today + timedelta(days=protection)))
-        self.uow.audit.record("partners_registration", registration_id, "approve",
-                              {"status": ("pending", "approved"), **({"reason": reason} if reason else {})})
         registration = self.registration(registration_id)
+        self.uow.audit.record("partners_registration", registration_id, "approve",
+                              {"customer_id": registration.customer_id, "status": ("pending", "approved"), **({"reason": reason} if reason else {})})
         self.uow.fire("crm_partners_registration_approved", ("partners_registration", registration_id), registration=registration)
 
     def reject(self, registration_id: int, reason: str) -> dict[str, Any]:
@@ -790,7 +804,8 @@ class PartnersService:
             raise Conflict(f"registration {registration_id} is {row['status']}, not pending")
         self.uow.execute(update(t.registrations).where(t.registrations.c.id == registration_id).values(
             status="rejected", decision_reason=reason.strip(), decided_at=self.uow.now, decided_by=self.uow.actor.id))
-        self.uow.audit.record("partners_registration", registration_id, "reject", {"status": ("pending", "rejected"), "reason": reason})
+        self.uow.audit.record("partners_registration", registration_id, "reject", {"customer_id": row["customer_id"],
+                                                                                      "status": ("pending", "rejected"), "reason": reason})
         return self.registration_view(registration_id)
 
     def progress(self, registration_id: int, note: str) -> dict[str, Any]:
@@ -807,7 +822,8 @@ class PartnersService:
         self.uow.execute(update(t.registrations).where(t.registrations.c.id == registration_id).values(
             last_progress_at=self.uow.now, protected_until=max(until, row["protected_until"]), notes=notes))
         self.uow.audit.record("partners_registration", registration_id, "progress",
-                              {"protected_until": (str(row["protected_until"]), str(max(until, row["protected_until"]))), "note": note})
+                              {"customer_id": row["customer_id"],
+                               "protected_until": (str(row["protected_until"]), str(max(until, row["protected_until"]))), "note": note})
         return self.registration_view(registration_id)
 
     def won(self, registration_id: int, amount: Any, on: date | None = None) -> dict[str, Any]:
@@ -826,7 +842,8 @@ class PartnersService:
         self.uow.execute(update(t.registrations).where(t.registrations.c.id == registration_id).values(
             status="won", won_amount=amount, closed_on=closed_on))
         self.uow.audit.record("partners_registration", registration_id, "won",
-                              {"status": ("approved", "won"), "won_amount": str(amount), "closed_on": str(closed_on)})
+                              {"customer_id": row["customer_id"], "status": ("approved", "won"), "won_amount": str(amount),
+                               "closed_on": str(closed_on)})
         return self.registration_view(registration_id)
 
     def lost(self, registration_id: int, reason: str | None = None, on: date | None = None) -> dict[str, Any]:
@@ -838,7 +855,8 @@ class PartnersService:
         self.uow.execute(update(t.registrations).where(t.registrations.c.id == registration_id).values(
             status="lost", closed_on=closed_on, close_reason=(reason or "").strip() or None))
         self.uow.audit.record("partners_registration", registration_id, "lost",
-                              {"status": ("approved", "lost"), "closed_on": str(closed_on), **({"reason": reason} if reason else {})})
+                              {"customer_id": row["customer_id"], "status": ("approved", "lost"), "closed_on": str(closed_on),
+                               **({"reason": reason} if reason else {})})
         return self.registration_view(registration_id)
 
     def reverse(self, registration_id: int, reason: str, on: date | None = None) -> dict[str, Any]:
@@ -867,7 +885,7 @@ class PartnersService:
             values["id"] = self.uow.execute(insert(t.commissions).values(values)).inserted_primary_key[0]
             reversal = _line_view(values)
         self.uow.audit.record("partners_registration", registration_id, "reverse", {
-            "status": ("won", "reversed"), "reason": reason, **({"commission_reversed": str(-line["amount"])} if line else {})})
+            "customer_id": row["customer_id"], "status": ("won", "reversed"), "reason": reason, **({"commission_reversed": str(-line["amount"])} if line else {})})
         view = self.registration_view(registration_id)
         view["reversal"] = reversal
         return view
@@ -1039,26 +1057,48 @@ class PartnersService:
         }
         assignment_id = self.uow.execute(insert(t.assignments).values(values)).inserted_primary_key[0]
         self.uow.audit.record("partners_assignment", assignment_id, "offer", {
-            "lead": lead_id, "partner_id": partner_id, "method": method, **({"score": str(score)} if score is not None else {})})
+            "customer_id": lead_id, "lead": lead_id, "partner_id": partner_id, "method": method, **({"score": str(score)} if score is not None else {})})
         partner = self.uow.execute(select(customers.c.name, customers.c.emails, customers.c.phones).where(customers.c.id == partner_id)).first()
-        lead = self.uow.execute(select(customers.c.name, customers.c.city).where(customers.c.id == lead_id)).first()
+        lead = self.uow.execute(select(customers.c.name, customers.c.city, customers.c.kind).where(customers.c.id == lead_id)).first()
         deadline = values["deadline_at"].astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
-        subject = f"新线索分配：{lead.name}（请于 {deadline} 前接受）"
-        body = f"{partner.name}：\n\n我们向贵司分配了线索 {lead.name}（{lead.city or '—'}，编号 {lead_id}），分配编号 {assignment_id}。\n请于 {deadline} 前接受，逾期将转给其他伙伴。\n"
-        if partner.emails:
-            self.uow.outbox.put("email", partner.emails[0], subject, body, customer_id=partner_id,
-                                dedupe_key=f"partners:assignment:{assignment_id}", payload={"assignment_id": assignment_id})
-        elif partner.phones:
-            self.uow.outbox.put("sms", partner.phones[0], subject, None, customer_id=partner_id,
-                                dedupe_key=f"partners:assignment:{assignment_id}", payload={"assignment_id": assignment_id})
-        return self.assignment(assignment_id)
+        # The offer goes to the partner (purpose "service": it must receive the
+        # work it is offered). It names the lead only when that shares nobody's
+        # personal data without consent: the lead is an organisation, or has
+        # granted "sharing" (on any channel); otherwise number and city only.
+        named = lead.kind == "organization" or self.shares(lead_id)
+        label = lead.name if named else f"#{lead_id}"
+        subject = f"新线索分配：{label}（请于 {deadline} 前接受）"
+        body = (f"{partner.name}：\n\n我们向贵司分配了线索 {label}（{lead.city or '—'}，编号 {lead_id}），分配编号 {assignment_id}。\n"
+                f"请于 {deadline} 前接受，逾期将转给其他伙伴。\n"
+                + ("" if named else "客户尚未同意向合作伙伴提供其个人信息：接受后请与渠道经理联系。\n"))
+        channel, recipient = ("email", partner.emails[0]) if partner.emails else ("sms", partner.phones[0]) if partner.phones else (None, None)
+        notice = "no address"
+        if channel is not None:
+            if not self.uow.consents.allows(partner_id, "service", channel):
+                notice = "no consent"
+            else:
+                self.uow.outbox.put(channel, recipient, subject, body if channel == "email" else None, customer_id=partner_id,
+                                    purpose="service", dedupe_key=f"partners:assignment:{assignment_id}",
+                                    payload={"assignment_id": assignment_id})
+                notice = "queued"
+        view = self.assignment(assignment_id)
+        view["notice"] = notice
+        return view
+
+    def shares(self, customer_id: int) -> bool:
+        """May this customer's personal data go to a partner: has it granted
+        the ``sharing`` purpose on any channel (or does sharing need no consent)?"""
+        consents = self.uow.consents
+        return any(consents.allows(customer_id, "sharing", channel) for channel in consents.settings.channels)
 
     def _close_assignment(self, assignment_id: int, status: str, reason: str | None, responded: bool = False) -> None:
         values: dict[str, Any] = {"status": status, "reason": (reason or "").strip() or None}
         if responded:
             values["responded_at"] = self.uow.now
         self.uow.execute(update(t.assignments).where(t.assignments.c.id == assignment_id).values(values))
-        self.uow.audit.record("partners_assignment", assignment_id, status, {"status": (None, status), **({"reason": reason} if reason else {})})
+        lead_id = self.uow.execute(select(t.assignments.c.customer_id).where(t.assignments.c.id == assignment_id)).scalar_one()
+        self.uow.audit.record("partners_assignment", assignment_id, status, {"customer_id": lead_id, "status": (None, status),
+                                                                             **({"reason": reason} if reason else {})})
 
     def assignment(self, assignment_id: int) -> dict[str, Any]:
         row = self.uow.execute(select(t.assignments).where(t.assignments.c.id == assignment_id)).mappings().first()
@@ -1250,7 +1290,7 @@ class PartnersService:
             "deals": 0, "revenue": Decimal("0.00"), "commission": Decimal("0.00"), "reversals": Decimal("0.00"), "net": Decimal("0.00")}
         result = {"partner_id": partner_id, "partner": partner["name"], "period": span.name, "from": span.start, "to": span.end,
                   "lines": lines, "deals": summary["deals"], "revenue": summary["revenue"], "commission": summary["commission"],
-                  "reversals": summary["reversals"], "net": summary["net"], "sent_to": None}
+                  "reversals": summary["reversals"], "net": summary["net"], "sent_to": None, "suppressed": None}
         if send:
             customer = self.uow.customers.get(partner_id)
             if not customer.emails:
@@ -1260,8 +1300,11 @@ class PartnersService:
                                 for line in lines]
                              + ["", f"成交 {summary['deals']} 笔，业绩 {summary['revenue']}，佣金 {summary['commission']}，冲销 {summary['reversals']}，应付 {summary['net']}"])
             digest = hashlib.sha1(body.encode()).hexdigest()[:12]
+            if not self.uow.consents.allows(partner_id, "service", "email"):
+                result["suppressed"] = "no consent"
+                return result
             self.uow.outbox.put("email", customer.emails[0], f"佣金结算单 {span.name}：{partner['name']}", body, customer_id=partner_id,
-                                dedupe_key=f"partners:statement:{partner_id}:{span.name}:{digest}",
+                                purpose="service", dedupe_key=f"partners:statement:{partner_id}:{span.name}:{digest}",
                                 payload={"partner_id": partner_id, "period": span.name, "net": summary["net"]})
             result["sent_to"] = customer.emails[0]
         return result
@@ -1410,7 +1453,7 @@ class PartnersService:
                 self.uow.execute(update(t.partners).where(t.partners.c.customer_id == merged_id).values(customer_id=kept_id, updated_at=self.uow.now))
             else:
                 self.uow.execute(delete(t.partners).where(t.partners.c.customer_id == merged_id))
-            self.uow.audit.record(ENTITY, kept_id, "merge", {"merged_partner": merged_id, "kept_was_partner": kept_partner is not None})
+            self.uow.audit.record(ENTITY, kept_id, "merge", {"customer_id": kept_id, "merged_partner": merged_id, "kept_was_partner": kept_partner is not None})
         # a customer cannot be assigned to itself after the merge
         self.uow.execute(update(t.assignments).where(t.assignments.c.customer_id == t.assignments.c.partner_id,
                                                      t.assignments.c.status.in_(OPEN_ASSIGNMENT)).values(status="withdrawn", reason="merged"))
