@@ -12,8 +12,10 @@ What the plugin holds about a person:
   free-text note;
 * ``campaigns_leads``, ``campaigns_optouts``, ``campaigns_blacklist`` —
   ids, with a free-text reason on opt-outs and the blacklist;
-* ``campaigns_segments`` — criteria written by staff, which may name a
-  person (``name eq 王芳``, ``code eq …``) or quote a phone or e-mail.
+* ``campaigns_segments``, ``campaigns_campaigns`` — written by staff; a
+  segment's criteria may name a person (``name eq 王芳``) or quote a phone
+  or e-mail, a campaign may be named after a customer. Those values go, in
+  the rows and in the plugin's audit entries on them.
 
 Erasure replaces the personal values and keeps every row that reports
 count: audience sizes, message counts by status, responses, attributed
@@ -22,14 +24,15 @@ revenue, leads.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import false, func, or_, select, update
+from sqlalchemy import Text, cast, false, func, or_, select, update
 
 from crmcore import ValidationError
-from crmcore.tables import outbox
+from crmcore.tables import audit_log, outbox
 
 from crm_campaigns.tables import audience, blacklist, campaigns, leads, messages, optouts, responses, segments
 
@@ -72,6 +75,9 @@ class _Scrubber:
         self.distinctive = sorted(_addresses(customer), key=len, reverse=True)
         self.name = customer.name if customer.name and customer.name != ERASED else None
 
+    def secrets(self) -> list[str]:
+        return self.distinctive + ([self.name] if self.name else [])
+
     def text(self, value: str) -> str:
         if value == self.name:
             return ERASED
@@ -112,9 +118,11 @@ def export(uow: "UnitOfWork", customer: "Customer") -> dict[str, list[dict[str, 
         return found
 
     scrubber = _Scrubber(customer)
-    mentioned = [dict(row) for row in uow.execute(select(segments).order_by(segments.c.id)).mappings()
-                 if scrubber.value(row["criteria"]) != row["criteria"]
-                 or (row["description"] and scrubber.text(row["description"]) != row["description"])]
+
+    def mentioning(table: Any, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [dict(row) for row in uow.execute(select(table).order_by(table.c.id)).mappings()
+                if any(row[c] is not None and scrubber.value(row[c]) != row[c] for c in columns)]
+
     return {
         "campaigns_audience": named(rows(select(audience).where(audience.c.customer_id == customer.id)
                                          .order_by(audience.c.campaign_id))),
@@ -123,7 +131,8 @@ def export(uow: "UnitOfWork", customer: "Customer") -> dict[str, list[dict[str, 
         "campaigns_leads": named(rows(select(leads).where(leads.c.customer_id == customer.id).order_by(leads.c.id))),
         "campaigns_optouts": rows(select(optouts).where(optouts.c.customer_id == customer.id).order_by(optouts.c.channel)),
         "campaigns_blacklist": rows(select(blacklist).where(blacklist.c.customer_id == customer.id)),
-        "campaigns_segments": mentioned,
+        "campaigns_segments": mentioning(segments, ("name", "description", "criteria")),
+        "campaigns_campaigns": mentioning(campaigns, ("name", "goal")),
     }
 
 
@@ -154,15 +163,50 @@ def erase(uow: "UnitOfWork", customer: "Customer", reason: str) -> dict[str, int
     done["blacklist"] = uow.execute(update(blacklist).where(blacklist.c.customer_id == customer.id, blacklist.c.reason.isnot(None))
                                     .values(reason=None)).rowcount
     scrubber = _Scrubber(customer)
-    done["segments"] = 0
-    for row in uow.execute(select(segments.c.id, segments.c.criteria, segments.c.description)).mappings().all():
-        criteria = scrubber.value(row["criteria"])
-        description = scrubber.text(row["description"]) if row["description"] else row["description"]
-        if criteria != row["criteria"] or description != row["description"]:
-            uow.execute(update(segments).where(segments.c.id == row["id"]).values(criteria=criteria, description=description))
-            done["segments"] += 1
+    done["segments"] = _scrub_rows(uow, scrubber, segments, ("name", "description", "criteria"))
+    done["campaigns"] = _scrub_rows(uow, scrubber, campaigns, ("name", "goal"))
+    done["audit_entries"] = _scrub_audit(uow, scrubber)
     # campaigns_audience and campaigns_leads hold ids and the group only: kept as they are
     return done
+
+
+def _scrub_rows(uow: "UnitOfWork", scrubber: _Scrubber, table: Any, columns: tuple[str, ...]) -> int:
+    """Staff-written segments and campaigns that quote the person (a segment
+    ``name eq 王芳``, a campaign named after a customer) lose those values; a
+    name made equal to another's gets its id appended (names are unique)."""
+    changed = 0
+    for row in uow.execute(select(table.c.id, *(table.c[c] for c in columns))).mappings().all():
+        values = {c: scrubber.value(row[c]) for c in columns if row[c] is not None}
+        values = {c: v for c, v in values.items() if v != row[c]}
+        if not values:
+            continue
+        if "name" in values and uow.execute(select(table.c.id).where(table.c.name == values["name"], table.c.id != row["id"])).first():
+            values["name"] = f"{values['name']} #{row['id']}"
+        uow.execute(update(table).where(table.c.id == row["id"]).values(values))
+        changed += 1
+    return changed
+
+
+def _scrub_audit(uow: "UnitOfWork", scrubber: _Scrubber) -> int:
+    """The plugin's own audit entries on segments and campaigns that copied
+    the person's values (a segment's criteria, a campaign's name). Entries
+    about the customer carry ``customer_id`` and are the core's to scrub."""
+    patterns = set()
+    for secret in scrubber.secrets():
+        for form in (secret, json.dumps(secret)[1:-1]):  # as stored: raw (JSONB) or escaped (JSON text)
+            patterns.add("%" + form.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+    if not patterns:
+        return 0
+    query = select(audit_log.c.id, audit_log.c.changes).where(
+        audit_log.c.entity.in_(("campaigns.segment", "campaigns.campaign")),
+        or_(*(cast(audit_log.c.changes, Text).like(p, escape="\\") for p in sorted(patterns))))
+    changed = 0
+    for entry_id, changes in uow.execute(query).all():
+        scrubbed = scrubber.value(changes)
+        if scrubbed != changes:
+            uow.execute(update(audit_log).where(audit_log.c.id == entry_id).values(changes=scrubbed))
+            changed += 1
+    return changed
 
 
 # ---------------------------------------------------------------------------
