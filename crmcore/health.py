@@ -8,6 +8,7 @@ CRM is not healthy; ``warn`` needs a look but does not stop it.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from attrs import asdict, field, frozen
@@ -67,6 +68,10 @@ def healthy(checks: list[Check]) -> bool:
 
 def _database(crm: "CRM") -> Check:
     url = crm.engine.url.render_as_string(hide_password=True)
+    database = crm.engine.url.database
+    if crm.engine.dialect.name == "sqlite" and database and database != ":memory:" and not Path(database).exists():
+        # connecting would create an empty file: report it missing instead
+        return Check("database", FAIL, f"no database file at {database}: run `crm init`, or give --db")
     try:
         with crm.engine.connect() as connection:
             connection.execute(text("SELECT 1"))

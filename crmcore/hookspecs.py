@@ -444,11 +444,16 @@ def crm_privacy_export(uow: UnitOfWork, customer: Customer) -> dict[str, list[di
 
 @hookspec
 def crm_privacy_erase(uow: UnitOfWork, customer: Customer, reason: str) -> None:
-    """Called once by ``crm privacy erase`` inside its transaction, before the
-    core anonymises its own records: replace every personal value the plugin
-    holds about this customer (names, phones, e-mails, addresses, free text)
-    so that no trace of them remains; keep what reports need (amounts,
-    counts, durations) without identity. Raising aborts the erasure.
+    """Called by ``crm privacy erase`` (and the retention rule erasing old
+    cancelled customers) inside its transaction, before the core anonymises
+    its own records, once per customer record of the person (the customer
+    and any record merged into it), for every installed plugin whatever the
+    department's enablement: replace every personal value the plugin holds
+    about this customer (names, phones, e-mails, addresses, free text) so
+    that no trace of them remains; keep what reports need (amounts, counts,
+    durations) without identity. ``customer`` still holds the values, to
+    find copies not keyed by ``customer_id``. Raising aborts the erasure.
+    See docs/privacy.md.
 
     Example::
 

@@ -140,3 +140,18 @@ def test_import_carries_consent_columns(crm, tmp_path):
         assert [(c.channel, c.granted, c.method, c.evidence) for c in uow.consents.history(wang.id)] == [
             ("email", True, "import", "customers.csv"), ("sms", False, "import", "customers.csv")]
         assert [(c.channel, c.granted) for c in uow.consents.history(li.id)] == [("sms", True)]
+
+
+def test_a_withdrawal_on_a_merged_duplicate_still_counts(crm, zhang, make):
+    duplicate = make.customer(name="张伟", emails=["zw@example.com"])
+    with crm.unit_of_work() as uow:
+        uow.consents.grant(zhang.id, "marketing", "email")
+    with crm.unit_of_work() as uow:
+        uow.consents.withdraw(duplicate.id, "marketing", "email", method="call")
+    with crm.unit_of_work() as uow:
+        uow.customers.merge(zhang.id, duplicate.id)
+    assert queue(crm, zhang, "marketing") is None
+    with crm.unit_of_work() as uow:
+        uow.consents.grant(zhang.id, "marketing", "email", evidence="再次同意")
+        assert [c.granted for c in uow.consents.history(zhang.id)] == [True, False, True]
+    assert queue(crm, zhang, "marketing") is not None

@@ -26,10 +26,19 @@ def test_a_fresh_crm_is_healthy(crm, cli):
 
 
 def test_an_unreachable_database_fails(crm, tmp_path):
-    url = "postgresql+psycopg://nobody@127.0.0.1:1/none" if crm.engine.dialect.name == "postgresql" else f"sqlite:///{tmp_path}/missing/dir/crm.db"
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none" if crm.engine.dialect.name == "postgresql" else f"sqlite:///{tmp_path}"  # a folder: exists, cannot be opened
     broken = CRM(make_engine(url), crm.plugins, crm.config)
     checks = check(broken)
     assert [(c.name, c.status) for c in checks] == [("database", FAIL)] and "cannot reach" in checks[0].detail
+
+
+def test_a_missing_sqlite_file_is_reported_not_created(crm, tmp_path):
+    if crm.engine.dialect.name != "sqlite":
+        return
+    missing = tmp_path / "typo.db"
+    checks = check(CRM(make_engine(f"sqlite:///{missing}"), crm.plugins, crm.config))
+    assert [(c.name, c.status) for c in checks] == [("database", FAIL)] and "no database file" in checks[0].detail
+    assert not missing.exists()
 
 
 def test_pending_migrations_fail(crm, cli):

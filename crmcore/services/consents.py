@@ -106,7 +106,8 @@ class ConsentService:
         self.uow.audit.record(ENTITY, customer_id, "consent", {
             "purpose": purpose, "channel": channel, "granted": (before, granted), "method": method})
         if not granted:
-            self.uow.outbox.cancel_pending(customer_id=customer_id, channel=channel, purpose=purpose)
+            for record in self._records(customer_id):  # messages queued for a record merged into this one too
+                self.uow.outbox.cancel_pending(customer_id=record, channel=channel, purpose=purpose)
         return consent
 
     def record_many(self, entries: Iterable[tuple[int, str, str, bool]], *, method: str = "import",
@@ -204,7 +205,7 @@ class ConsentService:
 
     def history(self, customer_id: int, purpose: str | None = None, channel: str | None = None) -> list[Consent]:
         """Every grant and withdrawal, oldest first."""
-        query = select(consents).where(consents.c.customer_id == customer_id).order_by(consents.c.id)
+        query = select(consents).where(consents.c.customer_id.in_(_records(customer_id))).order_by(consents.c.at, consents.c.id)
         if purpose:
             query = query.where(consents.c.purpose == purpose)
         if channel:
@@ -215,9 +216,12 @@ class ConsentService:
     def _latest(self, customer_id: int, purpose: str, channel: str) -> bool | None:
         return self.uow.execute(
             select(consents.c.granted)
-            .where(consents.c.customer_id == customer_id, consents.c.purpose == purpose, consents.c.channel == channel)
-            .order_by(consents.c.id.desc()).limit(1)
+            .where(consents.c.customer_id.in_(_records(customer_id)), consents.c.purpose == purpose, consents.c.channel == channel)
+            .order_by(consents.c.at.desc(), consents.c.id.desc()).limit(1)
         ).scalar()
+
+    def _records(self, customer_id: int) -> list[int]:
+        return list(self.uow.execute(_records(customer_id)).scalars())
 
     def _latest_of(self, customer_ids: set[int]) -> dict[tuple[int, str, str], bool]:
         found: dict[tuple[int, str, str], bool] = {}
@@ -230,6 +234,15 @@ class ConsentService:
             for customer_id, purpose, channel, granted in rows:
                 found[(customer_id, purpose, channel)] = granted
         return found
+
+
+def _records(customer_id: int) -> Any:
+    """The customer's id and, transitively, the ids of records merged into
+    it: consent given or withdrawn on a duplicate still counts after a merge
+    (the latest decision wins)."""
+    tree = select(customers.c.id).where(customers.c.id == customer_id).cte("consent_records", recursive=True)
+    tree = tree.union_all(select(customers.c.id).where(customers.c.merged_into_id == tree.c.id))
+    return select(tree.c.id)
 
 
 # -- import columns -----------------------------------------------------------------------

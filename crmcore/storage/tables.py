@@ -114,6 +114,8 @@ customers = Table(
     # erased_at marks an anonymised customer (crmcore/privacy.py)
     Column("legal_hold", Boolean, nullable=False, default=False, server_default=false()),
     Column("erased_at", UTCDateTime),
+    # a person's records: the customer and those merged into it (core_0002)
+    Index("ix_customers_merged_into_id", "merged_into_id"),
 )
 
 # Lookup tables for exact matches: one row per (value, customer); the lists on

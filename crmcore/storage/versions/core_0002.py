@@ -36,9 +36,11 @@ def upgrade() -> None:
     op.add_column("customers", sa.Column("legal_hold", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.add_column("customers", sa.Column("erased_at", UTCDateTime(), nullable=True))
     op.add_column("outbox", sa.Column("purpose", sa.String(length=40), nullable=True))
+    op.create_index("ix_customers_merged_into_id", "customers", ["merged_into_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customers_merged_into_id", table_name="customers")
     # ALTER TABLE … DROP COLUMN (SQLite 3.35+), not a batch copy of customers
     op.drop_column("outbox", "purpose")
     op.drop_column("customers", "erased_at")
