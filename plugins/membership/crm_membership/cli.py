@@ -1002,7 +1002,8 @@ def care_send(state: CLIState, template: str, cards: tuple[str, ...], **options:
     with state.uow() as uow:
         counts = _service(uow).care.send(template, cards=list(cards), **options)
     state.emit(counts, text=f"{counts['queued']} queued, {counts['already_sent']} sent before, {counts['no_address']} without "
-               f"{counts['channel']} address, {counts['do_not_contact']} do-not-contact (of {counts['selected']} selected)")
+               f"{counts['channel']} address, {counts['do_not_contact']} do-not-contact, {counts['no_consent']} without consent "
+               f"(of {counts['selected']} selected)")
 
 
 @care.command("preview")

@@ -110,3 +110,25 @@ def crm_campaigns_segment_criteria(register):
     from crm_membership.segments import register_all
 
     register_all(register)
+
+
+@hookimpl
+def crm_privacy_export(uow, customer):
+    from crm_membership.privacy import export
+
+    return export(uow, customer)
+
+
+@hookimpl
+def crm_privacy_erase(uow, customer, reason):
+    from crm_membership.privacy import erase
+
+    erase(uow, customer, reason)
+
+
+@hookimpl
+def crm_register_retention_rules(register):
+    from crm_membership.privacy import RETENTION_DEFAULT_DAYS, RETENTION_RULE, RETENTION_SETTING, retain_rejected_applications
+
+    register(RETENTION_RULE, "Rejected membership applications lose the applicant's name, phone, ID number, e-mail, birthday and reject reason "
+             f"after review (default {RETENTION_DEFAULT_DAYS} days; privacy.retention.{RETENTION_SETTING})", retain_rejected_applications)

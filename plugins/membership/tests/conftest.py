@@ -34,6 +34,13 @@ class Club:
         with self.crm.unit_of_work() as uow:
             return uow.service("membership").members.join(made.id, tier=tier)
 
+    def consent(self, member: dict[str, Any], *channels: str, purpose: str = "marketing") -> dict[str, Any]:
+        """Record the member's consent to ``purpose`` over ``channels`` (care messages check it)."""
+        with self.crm.unit_of_work() as uow:
+            for channel in channels or ("sms", "email"):
+                uow.consents.grant(member["customer_id"], purpose, channel, method="form")
+        return member
+
     def view(self, card: str) -> dict[str, Any]:
         with self.crm.unit_of_work() as uow:
             service = uow.service("membership")

@@ -83,8 +83,8 @@ def test_a_merchant_shows_offers_contacts_reputation_and_events(club, cli):
 
 
 def test_birthday_messages_go_into_the_outbox_once_per_year(club, crm, cli):
-    club.member(birthday=TODAY.replace(year=1990).isoformat(), phones=["13800001111"])
-    club.member(birthday="1990-01-01" if TODAY.strftime("%m-%d") != "01-01" else "1990-02-02")
+    club.consent(club.member(birthday=TODAY.replace(year=1990).isoformat(), phones=["13800001111"]))
+    club.consent(club.member(birthday="1990-01-01" if TODAY.strftime("%m-%d") != "01-01" else "1990-02-02"))
     first = cli("membership", "care", "send", "birthday", json=True).json
     again = cli("membership", "care", "send", "birthday", json=True).json
     assert (first["selected"], first["queued"], again["queued"], again["already_sent"]) == (1, 1, 0, 1)
@@ -95,7 +95,7 @@ def test_birthday_messages_go_into_the_outbox_once_per_year(club, crm, cli):
 
 
 def test_holiday_messages_need_an_occasion_and_render_in_english(club, crm, cli):
-    club.member(emails=["li@example.com"])
+    club.consent(club.member(emails=["li@example.com"]))
     missing = cli("membership", "care", "send", "holiday")
     assert missing.exit_code == 1 and "occasion:" in missing.stderr
     result = cli("membership", "care", "send", "holiday", "--occasion", "Spring Festival 2027", "--lang", "en", "--channel", "email", json=True)
@@ -113,7 +113,7 @@ def test_do_not_contact_members_and_missing_addresses_are_skipped(club, cli):
 
 
 def test_event_invitations_go_to_the_invitees(club, cli, crm):
-    cards = [club.member()["card_number"] for _ in range(2)]
+    cards = [club.consent(club.member())["card_number"] for _ in range(2)]
     event = club.service(lambda s: s.events.add("新春联欢", held_on=TODAY, location="会所", reward_points=50))
     club.service(lambda s: s.events.invite(event["id"], cards=cards[:1]))
     result = cli("membership", "care", "send", "event_invitation", "--event", str(event["id"]), json=True).json

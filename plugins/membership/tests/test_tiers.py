@@ -10,7 +10,7 @@ from crmcore import Conflict
 
 
 def test_upgrade_points_reaching_a_threshold_upgrade_at_once(club, make, crm):
-    member = club.member(phones=["13911112222"])
+    member = club.consent(club.member(phones=["13911112222"]), "sms")
     activity = make.activity(member["customer_id"], "purchase", amount="5000")
     club.service(lambda s: s.points.confirm([activity.id]))
     assert club.view(member["card_number"])["tier"] == "金卡"

@@ -21,6 +21,19 @@ TEMPLATES = ("birthday", "holiday", "tier_upgrade", "points_expiring", "event_in
 LANGUAGES = ("zh", "en")
 CHANNELS = ("sms", "email")
 
+#: The consent purpose of each template (docs/privacy.md). Greetings,
+#: invitations and the congratulation on an upgrade promote the club:
+#: marketing, sent only with the member's marketing consent for the channel.
+#: Points about to expire are value the member holds and loses: a notice on
+#: their own account that they must receive, as a statement would be (service).
+PURPOSES = {
+    "birthday": "marketing",
+    "holiday": "marketing",
+    "tier_upgrade": "marketing",
+    "points_expiring": "service",
+    "event_invitation": "marketing",
+}
+
 
 class Care:
     def __init__(self, service: "MembershipService"):
@@ -59,7 +72,7 @@ class Care:
             raise ValidationError.field("card", "tier_upgrade messages go out by themselves on upgrades; name --card to resend")
         ids = self._select(template, cards=cards, tier=tier, day=day, days=days, event_id=event_id, extra=extra)
         counts = {"template": template, "channel": channel, "selected": len(ids), "queued": 0, "already_sent": 0, "no_address": 0,
-                  "do_not_contact": 0}
+                  "do_not_contact": 0, "no_consent": 0}
         event = self.service.events.get(event_id) if event_id is not None else None
         for member_id in ids:
             member = self.service.members.view(member_id)
@@ -110,10 +123,13 @@ class Care:
         recipient = (customer.emails or [None])[0] if channel == "email" else (customer.phones or [None])[0]
         if not recipient:
             return "no_address"
+        purpose = PURPOSES[template]
+        if not self.uow.consents.allows(customer.id, purpose, channel):
+            return "no_consent"
         subject, body = self.render(template, lang, customer=customer, member=member, **context)
         message = self.uow.outbox.put(
-            channel, recipient, subject, body, customer_id=customer.id, dedupe_key=f"membership:{member['id']}:{template}:{occasion}",
-            payload={"plugin": "membership", "template": template, "occasion": occasion, "lang": lang, "card_number": member["card_number"]},
+            channel, recipient, subject, body, customer_id=customer.id, purpose=purpose, dedupe_key=f"membership:{member['id']}:{template}:{occasion}",
+            payload={"plugin": "membership", "template": template, "occasion": occasion, "lang": lang, "card_number": member["card_number"], "purpose": purpose},
         )
         return "queued" if message is not None else "already_sent"
 

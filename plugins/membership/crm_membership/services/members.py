@@ -133,7 +133,7 @@ class Cards:
         if status == "lost":
             raise Conflict(f"card {number} is already reported lost")
         self.uow.execute(update(cards).where(cards.c.number == member["card_number"]).values(status="lost", blocked_at=self.uow.now, note=note))
-        self.uow.audit.record("membership_member", member["id"], "card_lost", {"card": number, "status": (status, "lost"), "note": note})
+        self.uow.audit.record("membership_member", member["id"], "card_lost", {"customer_id": member["customer_id"], "card": number, "status": (status, "lost"), "note": note})
         return self.service.members.view(member["id"])
 
     def unblock(self, number: str) -> dict[str, Any]:
@@ -142,7 +142,7 @@ class Cards:
         if self.status(member["card_number"]) != "lost":
             raise Conflict(f"card {number} is not reported lost")
         self.uow.execute(update(cards).where(cards.c.number == member["card_number"]).values(status="active", blocked_at=None))
-        self.uow.audit.record("membership_member", member["id"], "card_unblocked", {"card": number, "status": ("lost", "active")})
+        self.uow.audit.record("membership_member", member["id"], "card_unblocked", {"customer_id": member["customer_id"], "card": number, "status": ("lost", "active")})
         return self.service.members.view(member["id"])
 
     def replace(self, number: str, new_number: str | None = None, reason: str | None = None) -> dict[str, Any]:
@@ -154,7 +154,7 @@ class Cards:
         self.uow.execute(update(cards).where(cards.c.number == old).values(status="replaced", blocked_at=self.uow.now, note=reason))
         fresh = self.assign(member["id"], new_number)
         self.uow.execute(update(members).where(members.c.id == member["id"]).values(card_number=fresh))
-        self.uow.audit.record("membership_member", member["id"], "card_replaced", {"card_number": (old, fresh), "reason": reason})
+        self.uow.audit.record("membership_member", member["id"], "card_replaced", {"customer_id": member["customer_id"], "card_number": (old, fresh), "reason": reason})
         return self.service.members.view(member["id"])
 
     def history(self, member_id: int) -> list[dict[str, Any]]:
@@ -265,7 +265,7 @@ class Members:
                                      referrer_id=app["referrer_member_id"], reason=f"application {app_id} ({app['channel']})")
         self.uow.execute(update(applications).where(applications.c.id == app_id).values(
             status="approved", member_id=member["id"], flags=flags, reviewed_at=self.uow.now, reviewed_by=self.uow.actor.username))
-        self.uow.audit.record("membership_application", app_id, "approve", {"status": ("pending", "approved"), "card_number": member["card_number"]})
+        self.uow.audit.record("membership_application", app_id, "approve", {"customer_id": app["customer_id"], "status": ("pending", "approved"), "card_number": member["card_number"]})
         self.service.points.on_joined(member, app)
         return self.view(member["id"])
 
@@ -298,7 +298,7 @@ class Members:
             raise Conflict(f"application {app_id} is {app['status']}")
         self.uow.execute(update(applications).where(applications.c.id == app_id).values(
             status="rejected", reject_reason=reason, reviewed_at=self.uow.now, reviewed_by=self.uow.actor.username))
-        self.uow.audit.record("membership_application", app_id, "reject", {"status": ("pending", "rejected"), "reason": reason})
+        self.uow.audit.record("membership_application", app_id, "reject", {"customer_id": app["customer_id"], "status": ("pending", "rejected"), "reason": reason})
         return self.application(app_id)
 
     def join(self, customer_id: int, *, tier: str | None = None, card: str | None = None, channel: str = "counter") -> dict[str, Any]:
@@ -418,7 +418,7 @@ class Members:
         self.uow.execute(update(members).where(members.c.id == member["id"]).values(status="cancelled", cancelled_at=self.uow.now,
                                                                                    cancel_reason=reason))
         self.uow.execute(update(cards).where(cards.c.number == member["card_number"]).values(status="cancelled", blocked_at=self.uow.now))
-        self.uow.audit.record("membership_member", member["id"], "cancel", {"status": ("active", "cancelled"), "reason": reason})
+        self.uow.audit.record("membership_member", member["id"], "cancel", {"customer_id": member["customer_id"], "status": ("active", "cancelled"), "reason": reason})
 
     # -- tiers of members -------------------------------------------------------------
 
@@ -447,7 +447,7 @@ class Members:
         self.uow.execute(update(members).where(members.c.id == member["id"]).values(tier_id=target["id"]))
         self.uow.execute(insert(tier_changes).values(member_id=member["id"], from_tier_id=before["id"], to_tier_id=target["id"], kind=kind,
                                                      reason=reason, actor=self.uow.actor.username, at=self.uow.now))
-        self.uow.audit.record("membership_member", member["id"], "tier", {"tier": (before["name"], target["name"]), "kind": kind, "reason": reason})
+        self.uow.audit.record("membership_member", member["id"], "tier", {"customer_id": member["customer_id"], "tier": (before["name"], target["name"]), "kind": kind, "reason": reason})
         if target["level"] > before["level"] and self.service.settings.get("tier_upgrade_message"):
             self.service.care.tier_upgraded({**member, "tier_id": target["id"]}, before, target)
 

@@ -31,7 +31,7 @@ def merge_customers(service: "MembershipService", kept_id: int, merged_id: int) 
         result["combined"] = _combine(service, kept, other)
     # every membership of the merged customer now belongs to the kept one
     result["moved_members"] = uow.execute(update(members).where(members.c.customer_id == merged_id).values(customer_id=kept_id)).rowcount
-    uow.audit.record("membership_customer", kept_id, "merge", {"merged_customer": merged_id, **result})
+    uow.audit.record("membership_customer", kept_id, "merge", {"customer_id": kept_id, "merged_customer": merged_id, **result})
     return result
 
 

@@ -43,7 +43,7 @@ class Points:
             return None
         if self.service.cards.status(member["card_number"]) == "lost":
             self.uow.audit.record("membership_member", member["id"], "points_blocked",
-                                  {"activity": activity.id, "reason": "card reported lost"})
+                                  {"customer_id": member["customer_id"], "activity": activity.id, "reason": "card reported lost"})
             return None
         row = self._pending_row(member, activity.id, activity.amount, local_date(self.uow, activity.occurred_at))
         if row is None:
@@ -189,7 +189,8 @@ class Points:
                     result["reversed"] = -reversal["points"] if reversal else 0
                     result["shortfall"] = shortfall
         self.uow.execute(update(pending).where(pending.c.id == row["id"]).values(status="cancelled", resolved_at=self.uow.now))
-        self.uow.audit.record("membership_member", row["member_id"], "purchase_cancelled", result)
+        customer_id = self.uow.execute(select(members.c.customer_id).where(members.c.id == row["member_id"])).scalar()
+        self.uow.audit.record("membership_member", row["member_id"], "purchase_cancelled", {"customer_id": customer_id, **result})
         return result
 
     def pending_points(self, member_id: int) -> int:
@@ -257,7 +258,7 @@ class Points:
                                  expires_on=self.service.plans.expiry(plan, day) if (points > 0 and kind == REWARD) else None)
         if entry is None:  # the key was posted concurrently
             return {"posted": False, "entry": self.ledger.posted(key), "member": self.service.members.view(member["id"])}
-        self.uow.audit.record("membership_member", member["id"], "points", {"kind": kind, "points": points, "reason": reason, "key": key})
+        self.uow.audit.record("membership_member", member["id"], "points", {"customer_id": member["customer_id"], "kind": kind, "points": points, "reason": reason, "key": key})
         if kind == UPGRADE and points > 0:
             self.service.members.upgrade_if_due([member["id"]])
         return {"posted": True, "entry": entry, "member": self.service.members.view(member["id"])}

@@ -151,7 +151,7 @@ class Redemption:
         redemption_id = self.uow.execute(insert(redemptions).values(
             member_id=member["id"], reward_id=reward["id"], quantity=quantity, points=points, status="done", entry_id=entry["id"],
             created_at=self.uow.now)).inserted_primary_key[0]
-        self.uow.audit.record("membership_member", member["id"], "redeem", {"redemption": redemption_id, "reward": reward["name"], "points": points})
+        self.uow.audit.record("membership_member", member["id"], "redeem", {"customer_id": member["customer_id"], "redemption": redemption_id, "reward": reward["name"], "points": points})
         return {"redemption": redemption_id, "card_number": member["card_number"], "reward": reward["name"], "quantity": quantity,
                 "points": points, "reward_points": self.service.ledger.balance(member["id"])[REWARD]}
 
@@ -173,7 +173,7 @@ class Redemption:
         self.uow.execute(update(rewards).where(rewards.c.id == row["reward_id"], rewards.c.stock.isnot(None))
                          .values(stock=rewards.c.stock + row["quantity"]))
         holder = self.service.members.get(self.service.ledger.holder(member["id"]))
-        self.uow.audit.record("membership_member", holder["id"], "redemption_cancelled", {"redemption": redemption_id, "points": row["points"]})
+        self.uow.audit.record("membership_member", holder["id"], "redemption_cancelled", {"customer_id": holder["customer_id"], "redemption": redemption_id, "points": row["points"]})
         return {"redemption": redemption_id, "card_number": holder["card_number"], "status": "cancelled", "refunded": row["points"],
                 "reward_points": self.service.ledger.balance(holder["id"])[REWARD]}
 
