@@ -164,3 +164,12 @@ def test_cli_backup_and_restore(cli, crm, make, target, tmp_path):
         assert [c.name for c in uow.customers.list()] == ["王芳"]
     again = cli("restore", tmp_path / "b.zip", "--db", target.engine.url.render_as_string(hide_password=False))
     assert again.exit_code == 1 and "--force" in again.stderr
+
+
+def test_force_replaces_the_database_with_the_backup(crm, make, tmp_path):
+    make.customer(name="备份前")
+    backup(crm, tmp_path / "b.zip")
+    make.customer(name="备份后")
+    restore(crm, tmp_path / "b.zip", force=True)
+    with crm.unit_of_work() as uow:
+        assert [c.name for c in uow.customers.list()] == ["备份前"]
