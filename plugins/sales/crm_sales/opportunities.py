@@ -224,6 +224,7 @@ class OpportunityService:
             "probability": opportunity.probability, "expected_close": opportunity.expected_close,
             "owner_id": owner_id, "source": opportunity.source,
         })
+        self.uow.publish("sales.opportunity.created", event_payload(opportunity))
         return opportunity
 
     def update(self, opportunity_id: int, **changes: Any) -> Opportunity:
@@ -293,7 +294,12 @@ class OpportunityService:
             "stage": (current.stage, target.code), "probability": (current.probability, new_probability),
             **({"lost_reason": reason} if target.outcome == "lost" else {}),
         })
-        return current.evolve(**values)
+        moved = current.evolve(**values)
+        self.uow.publish("sales.opportunity.stage_changed", {**event_payload(moved), "from_stage": current.stage,
+                                                             "outcome": target.outcome})
+        if target.outcome in ("won", "lost"):
+            self.uow.publish(f"sales.opportunity.{target.outcome}", event_payload(moved))
+        return moved
 
     def link_contact(self, opportunity_id: int, contact_id: int) -> None:
         """Mark a contact of the customer as a key person of this deal."""
@@ -377,6 +383,13 @@ def _competitors(values: Iterable[str] | str | None) -> list[str]:
             if part and part not in found:
                 found.append(part[:100])
     return found
+
+
+def event_payload(opportunity: Opportunity) -> dict[str, Any]:
+    """What the sales.opportunity.* webhook events carry."""
+    return {"customer_id": opportunity.customer_id, "opportunity_id": opportunity.id, "name": opportunity.name,
+            "amount": opportunity.amount, "stage": opportunity.stage, "probability": opportunity.probability,
+            "expected_close": opportunity.expected_close, "owner_id": opportunity.owner_id}
 
 
 def open_stage_codes(uow: "UnitOfWork") -> list[str]:

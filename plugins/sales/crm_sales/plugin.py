@@ -43,6 +43,35 @@ def crm_register_permissions(register):
     register("sales.manage", "Configure the pipeline, plan visits for others, and receive stale-opportunity reports")
 
 
+# -- the REST API (docs/api.md): /api/v1/sales/… and webhook events ------------------
+
+#: The events sales publishes (``crm webhook events``), from its services, so
+#: the CLI, the API and other plugins' hooks all publish them.
+EVENTS = {
+    "sales.opportunity.created": "An opportunity was opened",
+    "sales.opportunity.stage_changed": "An opportunity moved to another stage (from_stage, stage, outcome)",
+    "sales.opportunity.won": "An opportunity was won",
+    "sales.opportunity.lost": "An opportunity was lost",
+    "sales.quote.sent": "A quote was sent to the customer",
+    "sales.quote.accepted": "The customer accepted a quote",
+    "sales.quote.rejected": "The customer rejected a quote",
+}
+
+
+@hookimpl
+def crm_register_routes(register):
+    from crm_sales.api import ROUTES
+
+    for handler in ROUTES:
+        register(handler)
+
+
+@hookimpl
+def crm_register_events(register):
+    for name, description in EVENTS.items():
+        register(name, description)
+
+
 # -- privacy (docs/privacy.md) -----------------------------------------------------
 
 

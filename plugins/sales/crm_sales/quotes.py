@@ -33,6 +33,13 @@ def line_amount(qty: Decimal, price: Decimal, off: Decimal) -> Decimal:
     return (qty * price * (100 - off) / 100).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def _event(quote: Quote) -> dict[str, Any]:
+    """What the sales.quote.* webhook events carry."""
+    return {"customer_id": quote.customer_id, "quote_id": quote.id, "opportunity_id": quote.opportunity_id,
+            "number": quote.number, "version": quote.version, "status": quote.status, "total": quote.total,
+            "currency": quote.currency, "valid_until": quote.valid_until}
+
+
 def parse_line(text: str) -> dict[str, Any]:
     """``PRODUCT,QUANTITY,UNIT_PRICE[,DISCOUNT]`` (the product may itself hold
     commas: the numbers are taken from the right)."""
@@ -167,7 +174,9 @@ class QuoteService:
             self.uow.audit.record(ENTITY, quote_id, "emailed", {
                 "customer_id": customer.id, "outbox_id": message.id if message is not None else None,
                 "queued": message is not None})
-        return self.get(quote_id)
+        done = self.get(quote_id)
+        self.uow.publish("sales.quote.sent", _event(done))
+        return done
 
     def accept(self, quote_id: int, *, win: bool = True, note: str | None = None) -> Quote:
         """Accept a sent (or draft) quote. With ``win``, its opportunity moves
@@ -193,7 +202,9 @@ class QuoteService:
             won = self.sales.stages.outcome_stage("won")
             if opportunity.stage != won.code:
                 opportunities.move(opportunity.id, won.code, note=f"quote {quote.number} v{quote.version} accepted")
-        return self.get(quote_id)
+        done = self.get(quote_id)
+        self.uow.publish("sales.quote.accepted", _event(done))
+        return done
 
     def reject(self, quote_id: int, *, reason: str | None = None) -> Quote:
         self.uow.require("sales.edit")
@@ -201,7 +212,9 @@ class QuoteService:
         if quote.status not in ("draft", "sent"):
             raise Conflict(f"quote {quote_id} is {quote.status}; only a draft or sent quote can be rejected")
         self._set(quote, status="rejected", decided_at=self.uow.now, decision_note=(reason or "").strip() or None)
-        return self.get(quote_id)
+        done = self.get(quote_id)
+        self.uow.publish("sales.quote.rejected", _event(done))
+        return done
 
     def revise(self, quote_id: int, *, valid_until: Any = None, valid_days: int | None = None) -> Quote:
         """A new draft version with the same number and lines; the revised
