@@ -112,6 +112,31 @@ def crm_campaigns_segment_criteria(register):
     register_all(register)
 
 
+#: Webhook events (docs/api.md), published from the services: the CLI, the API and hooks all publish them.
+EVENTS = {
+    "membership.member.joined": "A customer became a member (card number, tier)",
+    "membership.member.cancelled": "A membership was cancelled",
+    "membership.tier.changed": "A member's tier changed (upgrade, downgrade, manual)",
+    "membership.points.adjusted": "Points were added to or deducted from a member by hand",
+    "membership.reward.redeemed": "A member redeemed a reward for points",
+    "membership.redemption.cancelled": "A redemption was cancelled and its points refunded",
+}
+
+
+@hookimpl
+def crm_register_events(register):
+    for name, description in EVENTS.items():
+        register(name, description)
+
+
+@hookimpl
+def crm_register_routes(register):
+    from crm_membership.api import ROUTES
+
+    for handler in ROUTES:
+        register(handler)
+
+
 @hookimpl
 def crm_privacy_export(uow, customer):
     from crm_membership.privacy import export

@@ -317,6 +317,8 @@ class Members:
         self.uow.execute(insert(tier_changes).values(member_id=member_id, from_tier_id=None, to_tier_id=tier["id"], kind="initial",
                                                      reason=reason, actor=self.uow.actor.username, at=self.uow.now))
         self.uow.audit.record("membership_member", member_id, "create", {"customer_id": customer_id, "card_number": number, "tier": tier["name"]})
+        self.uow.publish("membership.member.joined", {"customer_id": customer_id, "member_id": member_id, "card_number": number,
+                                                      "tier": tier["name"]})
         if self.uow.actor.can("customers.edit"):
             self.uow.activities.log(customer_id, type="membership", subject=f"入会 {number} {tier['name']}",
                                     payload={"card_number": number, "tier": tier["name"]}, source_plugin="membership")
@@ -419,6 +421,8 @@ class Members:
                                                                                    cancel_reason=reason))
         self.uow.execute(update(cards).where(cards.c.number == member["card_number"]).values(status="cancelled", blocked_at=self.uow.now))
         self.uow.audit.record("membership_member", member["id"], "cancel", {"customer_id": member["customer_id"], "status": ("active", "cancelled"), "reason": reason})
+        self.uow.publish("membership.member.cancelled", {"customer_id": member["customer_id"], "member_id": member["id"],
+                                                         "card_number": member["card_number"]})
 
     # -- tiers of members -------------------------------------------------------------
 
@@ -448,6 +452,8 @@ class Members:
         self.uow.execute(insert(tier_changes).values(member_id=member["id"], from_tier_id=before["id"], to_tier_id=target["id"], kind=kind,
                                                      reason=reason, actor=self.uow.actor.username, at=self.uow.now))
         self.uow.audit.record("membership_member", member["id"], "tier", {"customer_id": member["customer_id"], "tier": (before["name"], target["name"]), "kind": kind, "reason": reason})
+        self.uow.publish("membership.tier.changed", {"customer_id": member["customer_id"], "member_id": member["id"], "card_number": member["card_number"],
+                                                     "from": before["name"], "to": target["name"], "kind": kind})
         if target["level"] > before["level"] and self.service.settings.get("tier_upgrade_message"):
             self.service.care.tier_upgraded({**member, "tier_id": target["id"]}, before, target)
 

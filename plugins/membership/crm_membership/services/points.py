@@ -259,6 +259,8 @@ class Points:
         if entry is None:  # the key was posted concurrently
             return {"posted": False, "entry": self.ledger.posted(key), "member": self.service.members.view(member["id"])}
         self.uow.audit.record("membership_member", member["id"], "points", {"customer_id": member["customer_id"], "kind": kind, "points": points, "reason": reason, "key": key})
+        self.uow.publish("membership.points.adjusted", {"customer_id": member["customer_id"], "member_id": member["id"],
+                                                        "card_number": member["card_number"], "kind": kind, "points": points, "entry_id": entry["id"]})
         if kind == UPGRADE and points > 0:
             self.service.members.upgrade_if_due([member["id"]])
         return {"posted": True, "entry": entry, "member": self.service.members.view(member["id"])}

@@ -152,6 +152,8 @@ class Redemption:
             member_id=member["id"], reward_id=reward["id"], quantity=quantity, points=points, status="done", entry_id=entry["id"],
             created_at=self.uow.now)).inserted_primary_key[0]
         self.uow.audit.record("membership_member", member["id"], "redeem", {"customer_id": member["customer_id"], "redemption": redemption_id, "reward": reward["name"], "points": points})
+        self.uow.publish("membership.reward.redeemed", {"customer_id": member["customer_id"], "member_id": member["id"], "card_number": member["card_number"],
+                                                        "redemption": redemption_id, "reward": reward["name"], "quantity": quantity, "points": points})
         return {"redemption": redemption_id, "card_number": member["card_number"], "reward": reward["name"], "quantity": quantity,
                 "points": points, "reward_points": self.service.ledger.balance(member["id"])[REWARD]}
 
@@ -174,6 +176,8 @@ class Redemption:
                          .values(stock=rewards.c.stock + row["quantity"]))
         holder = self.service.members.get(self.service.ledger.holder(member["id"]))
         self.uow.audit.record("membership_member", holder["id"], "redemption_cancelled", {"customer_id": holder["customer_id"], "redemption": redemption_id, "points": row["points"]})
+        self.uow.publish("membership.redemption.cancelled", {"customer_id": holder["customer_id"], "member_id": holder["id"],
+                                                             "card_number": holder["card_number"], "redemption": redemption_id, "points": row["points"]})
         return {"redemption": redemption_id, "card_number": holder["card_number"], "status": "cancelled", "refunded": row["points"],
                 "reward_points": self.service.ledger.balance(holder["id"])[REWARD]}
 
@@ -184,4 +188,8 @@ class Redemption:
                  .order_by(redemptions.c.id.desc()).limit(limit))
         if number:
             query = query.where(redemptions.c.member_id == self.service.members.by_card(number)["id"])
+        else:  # only members whose customer the actor may see
+            from crmcore.tables import customers
+
+            query = query.where(members.c.customer_id.in_(self.uow.customers.scope(select(customers.c.id))))
         return [dict(r) for r in self.uow.execute(query).mappings()]
