@@ -293,6 +293,11 @@ class CallsMixin:
                                                     data={k: v for k, v in data.items() if v is not None}))
 
     def _log_call_activity(self, call: dict[str, Any]) -> None:
+        """A live call is over: on the known customer's timeline, and announced."""
+        self.uow.publish("callcenter.call.ended", {
+            "customer_id": call.get("customer_id"), "call_id": call["id"], "call_ref": call["call_ref"], "outcome": call.get("outcome"),
+            "queue": self._queue_name(call.get("queue_id")), "agent": self._username(call.get("agent_id")),
+            "wait_seconds": call.get("wait_seconds"), "talk_seconds": call.get("talk_seconds")})
         if call.get("customer_id") is None:
             return
         subject = _call_subject(call, self._queue_name(call.get("queue_id")), self._username(call.get("agent_id")))
@@ -328,7 +333,8 @@ class CallsMixin:
 
     def list_calls(self, *, since: datetime | None = None, until: datetime | None = None, agent: str | None = None,
                    queue: str | None = None, customer_id: int | None = None, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        query = select(calls)
+        query = select(calls).where(calls.c.customer_id.is_(None)
+                                    | calls.c.customer_id.in_(self.uow.customers.scope(select(customers.c.id))))
         if since:
             query = query.where(calls.c.offered_at >= since)
         if until:

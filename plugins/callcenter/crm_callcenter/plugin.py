@@ -65,6 +65,31 @@ def crm_user_deactivated(uow, user, successor):
     uow.service("callcenter").hand_over(user.id, successor.id if successor is not None else None)
 
 
+#: Events integrators can subscribe to (webhooks); payloads carry ids and figures, no free text.
+EVENTS = {
+    "callcenter.ticket.created": "A ticket was opened (customer_id, ticket_id, type, priority, channel)",
+    "callcenter.ticket.status_changed": "A ticket moved along its status flow (customer_id, ticket_id, from, to)",
+    "callcenter.ticket.escalated": "An SLA target of a ticket was escalated (customer_id, ticket_id, kind, level, to)",
+    "callcenter.call.ended": "A live call is over: answered and ended, abandoned, self service or no route "
+                             "(customer_id, call_id, call_ref, outcome, queue, agent, wait_seconds, talk_seconds)",
+    "callcenter.survey.answered": "A customer answered a satisfaction survey (customer_id, ticket_id, score)",
+}
+
+
+@hookimpl
+def crm_register_events(register):
+    for name, description in EVENTS.items():
+        register(name, description)
+
+
+@hookimpl
+def crm_register_routes(register):
+    from crm_callcenter.api import ROUTES
+
+    for handler in ROUTES:
+        register(handler)
+
+
 @hookimpl
 def crm_privacy_export(uow, customer):
     from crm_callcenter.privacy import export

@@ -105,6 +105,8 @@ class TicketsMixin:
                     data={"type": code, "priority": level, "channel": via, **extra})
         if call_id is not None:
             self.link_call(ticket_id, call_id, at=moment)
+        self.uow.publish("callcenter.ticket.created", {"customer_id": customer_id, "ticket_id": ticket_id, "type": code,
+                                                       "priority": level, "channel": via})
         return self.ticket_view(ticket_id)
 
     def ticket(self, ticket_id: int) -> dict[str, Any]:
@@ -204,6 +206,7 @@ class TicketsMixin:
                                   "team_id": self.team(team)["id"] if team else (self._team_of(assignee_id) or ticket["team_id"])}
         if ticket["status"] == "new":
             values["status"] = "assigned"
+            self._publish_status(ticket, "new", "assigned")
         self.uow.execute(update(tickets).where(tickets.c.id == ticket_id).values(values))
         self.uow.audit.record("callcenter_ticket", ticket_id, "assign", {
             "customer_id": ticket["customer_id"], "assignee_id": (ticket["assignee_id"], assignee_id), "team_id": (ticket["team_id"], values["team_id"])})
@@ -247,6 +250,7 @@ class TicketsMixin:
         self._event(updated, "status", moment, from_status=old, to_status=new, body=note)
         if new == "resolved":
             self._queue_survey(updated)
+        self._publish_status(ticket, old, new)
         return self.ticket_view(ticket_id)
 
     def reopen(self, ticket_id: int, *, reason: str | None = None, at: Any = None) -> dict[str, Any]:
@@ -262,6 +266,7 @@ class TicketsMixin:
         self.uow.audit.record("callcenter_ticket", ticket_id, "reopen", {"customer_id": ticket["customer_id"], "status": (ticket["status"], new),
                                                                    "reason": reason})
         self._event({**ticket, **values}, "reopened", moment, from_status=ticket["status"], to_status=new, body=reason)
+        self._publish_status(ticket, ticket["status"], new)
         return self.ticket_view(ticket_id)
 
     def comment(self, ticket_id: int, body: str, *, internal: bool = False, at: Any = None) -> dict[str, Any]:
@@ -443,6 +448,8 @@ class TicketsMixin:
                                                                            "level": (level - 1, level), "to": recipient})
         self._event(ticket, "sla_warning" if level == 0 else "escalated", now, internal=True, body=subject,
                     data={"kind": kind, "level": level, "to": self._username(user_id)})
+        self.uow.publish("callcenter.ticket.escalated", {"customer_id": ticket["customer_id"], "ticket_id": ticket["id"], "kind": kind,
+                                                         "level": LEVEL_NAMES[level], "to": self._username(user_id)})
         return {"ticket": ticket["id"], "subject": ticket["subject"], "kind": kind, "level": level,
                 "escalated_to": LEVEL_NAMES[level], "user": self._username(user_id), "recipient": recipient,
                 "due": due.astimezone(zone), "overdue": format_duration(overdue) if now > due else None}
@@ -543,6 +550,7 @@ class TicketsMixin:
                                 body=comment, occurred_at=moment, source_plugin="callcenter",
                                 payload={"ticket_id": survey["ticket_id"], "score": score})
         self.uow.audit.record("callcenter_survey", survey["id"], "answer", {"customer_id": survey["customer_id"], "score": (None, score)})
+        self.uow.publish("callcenter.survey.answered", {"customer_id": survey["customer_id"], "ticket_id": survey["ticket_id"], "score": score})
         return {"ticket": survey["ticket_id"], "score": score, "comment": comment, "agent": self._username(survey["agent_id"])}
 
     def surveys(self, *, answered: bool | None = None, limit: int = 50) -> list[dict[str, Any]]:
@@ -553,6 +561,10 @@ class TicketsMixin:
         return [{"ticket": r["ticket_id"], "customer_id": r["customer_id"], "agent": self._username(r["agent_id"]),
                  "category": r["category"], "channel": r["channel"], "code": r["token"], "sent_at": r["sent_at"].astimezone(zone),
                  "score": r["score"], "comment": r["comment"]} for r in self.uow.execute(query).mappings()]
+
+    def _publish_status(self, ticket: dict[str, Any], old: str, new: str) -> None:
+        self.uow.publish("callcenter.ticket.status_changed", {"customer_id": ticket["customer_id"], "ticket_id": ticket["id"],
+                                                              "from": old, "to": new})
 
     # -- timeline -------------------------------------------------------------------------
 
