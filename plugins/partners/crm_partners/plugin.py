@@ -107,3 +107,26 @@ def crm_register_retention_rules(register):
     register("partners.closed_registration_notes",
              "Deal registrations closed more than notes_retention_years ago (default 3; crm partners settings) lose their "
              "notes and the names, phones and e-mails in their conflict details", retain_closed_registrations)
+
+
+EVENTS = {
+    "partners.registration.created": "A partner registered a deal with an end customer (conflicts counted)",
+    "partners.registration.approved": "A deal registration was approved (by hand or automatically): the deal is protected",
+    "partners.registration.won": "A partner's registered deal was won",
+    "partners.lead.assigned": "A lead was offered to a partner (by hand, automatically, or passed on)",
+    "partners.commissions.computed": "Commission lines were computed for a period",
+}
+
+
+@hookimpl
+def crm_register_events(register):
+    for name, description in EVENTS.items():
+        register(name, description)
+
+
+@hookimpl
+def crm_register_routes(register):
+    from crm_partners.api import ROUTES
+
+    for handler in ROUTES:
+        register(handler)

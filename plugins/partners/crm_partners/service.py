@@ -712,6 +712,7 @@ class PartnersService:
         if isinstance(registration, int):
             registration = self.registration(registration)
         view = registration.view()
+        view["conflicts"] = self._masked_conflicts(view["conflicts"])
         names = self._names([registration.partner_id, registration.customer_id])
         view["partner"] = names.get(registration.partner_id)
         view["customer"] = names.get(registration.customer_id)
@@ -758,6 +759,9 @@ class PartnersService:
         self.uow.audit.record("partners_registration", registration_id, "create", {
             "partner_id": partner_id, "customer_id": customer_id, "amount": str(amount), "close": str(close),
             "product": product, "conflicts": len(found)})
+        self.uow.publish("partners.registration.created", {
+            "registration_id": registration_id, "partner_id": partner_id, "customer_id": customer_id,
+            "expected_amount": amount, "expected_close": close, "product": product, "conflicts": len(found)})
         if not found and self.setting("auto_approve") == "clean":
             self._approve(registration_id, "auto-approved: no conflict", decided_by=None, today=today)
         view = self.registration_view(registration_id)
@@ -794,6 +798,9 @@ class PartnersService:
         self.uow.audit.record("partners_registration", registration_id, "approve",
                               {"customer_id": registration.customer_id, "status": ("pending", "approved"), **({"reason": reason} if reason else {})})
         self.uow.fire("crm_partners_registration_approved", ("partners_registration", registration_id), registration=registration)
+        self.uow.publish("partners.registration.approved", {
+            "registration_id": registration_id, "partner_id": registration.partner_id, "customer_id": registration.customer_id,
+            "expected_amount": registration.expected_amount, "protected_until": registration.protected_until})
 
     def reject(self, registration_id: int, reason: str) -> dict[str, Any]:
         self.uow.require("partners.approve")
@@ -844,6 +851,8 @@ class PartnersService:
         self.uow.audit.record("partners_registration", registration_id, "won",
                               {"customer_id": row["customer_id"], "status": ("approved", "won"), "won_amount": str(amount),
                                "closed_on": str(closed_on)})
+        self.uow.publish("partners.registration.won", {"registration_id": registration_id, "partner_id": row["partner_id"],
+                                                       "customer_id": row["customer_id"], "won_amount": amount, "closed_on": closed_on})
         return self.registration_view(registration_id)
 
     def lost(self, registration_id: int, reason: str | None = None, on: date | None = None) -> dict[str, Any]:
@@ -922,7 +931,26 @@ class PartnersService:
         query = query.where(or_(t.registrations.c.partner_id.in_(visible), t.registrations.c.customer_id.in_(visible)))
         rows = self.uow.execute(query).mappings().all()
         names = self._names([r["partner_id"] for r in rows] + [r["customer_id"] for r in rows])
-        return [{**Registration.from_row(r).view(), "partner": names.get(r["partner_id"]), "customer": names.get(r["customer_id"])} for r in rows]
+        return [{**Registration.from_row(r).view(), "conflicts": self._masked_conflicts(r["conflicts"]),
+                 "partner": names.get(r["partner_id"]), "customer": names.get(r["customer_id"])} for r in rows]
+
+    def _masked_conflicts(self, conflicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Conflicts as the actor may see them: the matching phone or e-mail
+        masked without ``customers.view_contact_details``, as the core masks
+        customers' details."""
+        from crmcore.presenting import can_see_contact_details, mask_email
+        from crmcore.phones import mask_phone
+
+        if can_see_contact_details(self.uow):
+            return conflicts
+        masked = []
+        for conflict in conflicts or []:
+            match = conflict.get("match") if isinstance(conflict, dict) else None
+            if isinstance(match, str) and match.startswith(("same phone ", "same e-mail ")):
+                label, _, value = match.rpartition(" ")
+                conflict = {**conflict, "match": f"{label} {mask_email(value) if '@' in value else mask_phone(value)}"}
+            masked.append(conflict)
+        return masked
 
     # =====================================================================
     # Lead assignment
@@ -1081,6 +1109,8 @@ class PartnersService:
                                     purpose="service", dedupe_key=f"partners:assignment:{assignment_id}",
                                     payload={"assignment_id": assignment_id})
                 notice = "queued"
+        self.uow.publish("partners.lead.assigned", {"assignment_id": assignment_id, "customer_id": lead_id, "partner_id": partner_id,
+                                                    "method": method, "deadline_at": values["deadline_at"]})
         view = self.assignment(assignment_id)
         view["notice"] = notice
         return view
@@ -1229,8 +1259,10 @@ class PartnersService:
             values["id"] = self.uow.execute(insert(t.commissions).values(values)).inserted_primary_key[0]
             new_lines.append(_line_view(values))
         if new_lines:
-            self.uow.audit.record("partners_commission", span.name, "compute", {
-                "lines": len(new_lines), "total": str(sum((line["amount"] for line in new_lines), Decimal(0)))})
+            total = sum((line["amount"] for line in new_lines), Decimal(0))
+            self.uow.audit.record("partners_commission", span.name, "compute", {"lines": len(new_lines), "total": str(total)})
+            self.uow.publish("partners.commissions.computed", {"period": span.name, "lines": len(new_lines), "total": total,
+                                                               "partner_ids": sorted({line["partner_id"] for line in new_lines})})
         summary = self.commission_summary(span.name, partner_id)
         return {"period": span.name, "from": span.start, "to": span.end, "computed": len(new_lines), "lines": new_lines,
                 "skipped": skipped, "partners": summary,
