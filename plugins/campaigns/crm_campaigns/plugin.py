@@ -117,6 +117,29 @@ def crm_customer_panel(uow, customer):
     return Panel("campaigns", "营销活动 Campaigns", history, lines=lines)
 
 
+#: Webhook events (``crm webhook events``); payloads carry ids, never contact details.
+EVENTS = {
+    "campaigns.campaign.launched": "A campaign was launched: its audience frozen and its first step sent",
+    "campaigns.response.recorded": "A customer's response to a campaign was recorded (opened, clicked, replied, registered, bought)",
+    "campaigns.customer.opted_out": "A customer opted out of campaign messages on a channel (or all)",
+    "campaigns.lead.created": "A campaign responder was turned into a lead",
+}
+
+
+@hookimpl
+def crm_register_events(register):
+    for name, description in EVENTS.items():
+        register(name, description)
+
+
+@hookimpl
+def crm_register_routes(register):
+    from crm_campaigns.api import ROUTES  # Litestar only loads for `crm serve`
+
+    for handler in ROUTES:
+        register(handler)
+
+
 @hookimpl
 def crm_privacy_export(uow, customer):
     from crm_campaigns.privacy import export

@@ -313,8 +313,10 @@ class CampaignsService:
         self.uow.audit.record("campaigns.campaign", campaign.id, "launch", {
             "status": ("approved", "running"), "audience": len(ids), "control": len(control), "segment": segment.name})
         result = self.run(campaign.name)
-        return {"campaign": campaign.name, "audience": len(ids), "target": len(ids) - len(control), "control": len(control),
-                **{k: v for k, v in result.items() if k != "campaigns"}}
+        launched = {"campaign": campaign.name, "audience": len(ids), "target": len(ids) - len(control), "control": len(control),
+                    **{k: v for k, v in result.items() if k != "campaigns"}}
+        self.uow.publish("campaigns.campaign.launched", {"campaign_id": campaign.id, **launched})
+        return launched
 
     def finish(self, name: str) -> Campaign:
         self.uow.require("campaigns.send")
@@ -806,8 +808,12 @@ class CampaignsService:
         if step is not None:
             query = query.where(steps.c.number == step)
         query = query.where(messages.c.customer_id.in_(self.uow.customers.scope(select(customers.c.id))))
+        from crmcore.presenting import can_see_contact_details
+
+        shown = can_see_contact_details(self.uow)
         return [{k: r[k] for k in ("id", "step", "customer_id", "channel", "variant", "recipient", "subject", "status", "reason",
                                    "attempts", "error", "outbox_id", "queued_at", "delivered_at")}
+                | ({} if shown else {"recipient": _masked(r["recipient"], r["channel"])})
                 for r in self.uow.execute(query).mappings()]
 
     def recipients_list(self, name: str, step: int) -> list[dict[str, Any]]:
@@ -867,6 +873,8 @@ class CampaignsService:
         if channel != "all":
             condition = and_(condition, messages.c.channel == channel)
         withdrawn = self._withdraw(condition)
+        if not exists_:
+            self.uow.publish("campaigns.customer.opted_out", {"customer_id": customer.id, "channel": channel})
         return {"customer_id": customer.id, "channel": channel, "opted_out": True, "withdrawn": withdrawn}
 
     def opt_in(self, customer_id: int, channel: str) -> dict[str, Any]:
@@ -957,6 +965,10 @@ class CampaignsService:
             response_id = self._insert_response(campaign.id, customer.id, message, type, None, None, occurred, note)
         self.uow.audit.record("campaigns.campaign", campaign.id, "response", {"customer_id": customer.id, "type": type,
                                                                                "amount": amount, "response_id": response_id})
+        self.uow.publish("campaigns.response.recorded", {
+            "customer_id": customer.id, "campaign_id": campaign.id, "campaign": campaign.name, "response_id": response_id,
+            "type": type, "channel": message["channel"], "step": message["step"],
+            "amount": _money(amount, "amount") if amount else None, "occurred_at": occurred})
         return {"id": response_id, "campaign": campaign.name, "customer_id": customer.id, "type": type,
                 "channel": message["channel"], "step": message["step"], "amount": _money(amount, "amount") if amount else None,
                 "occurred_at": occurred}
@@ -1088,6 +1100,8 @@ class CampaignsService:
                                                                                  "owner_id": assigned})
             self.uow.fire("crm_campaigns_lead_created", ("campaigns.lead", lead_id), customer=customer, campaign=campaign,
                           owner_id=assigned)
+            self.uow.publish("campaigns.lead.created", {"customer_id": customer.id, "lead_id": lead_id, "campaign_id": campaign.id,
+                                                        "campaign": campaign.name, "owner_id": assigned})
             owner_user = self.uow.users.find(assigned) if assigned else None
             made.append({"lead_id": lead_id, "customer_id": customer.id, "name": customer.name,
                          "owner": owner_user.username if owner_user else None})
@@ -1412,6 +1426,16 @@ def _recipient(customer: Customer, channel: str, consented: Any = ALL) -> str | 
     if customer.emails and "email" in allowed:
         return customer.emails[0]
     return (customer.phones or customer.emails or [None])[0] if consented is ALL else None
+
+
+def _masked(recipient: str | None, channel: str) -> str | None:
+    """A message's recipient as someone without ``customers.view_contact_details`` sees it."""
+    from crmcore import mask_phone
+    from crmcore.presenting import mask_email
+
+    if not recipient or recipient == "(erased)" or channel == "mail":
+        return recipient
+    return mask_email(recipient) if "@" in recipient else mask_phone(recipient)
 
 
 def _consent_channels(channel: str) -> set[str]:
