@@ -56,6 +56,7 @@ _EXPORTS = {
     "funnel_chart": "crmcore.charts",
     "grid_chart": "crmcore.charts",
     "save_chart": "crmcore.charts",
+    "ERASED": "crmcore.privacy",
     "CLIState": "crmcore.cli.context",
     "pass_state": "crmcore.cli.context",
     "render_table": "crmcore.cli.context",
@@ -86,6 +87,7 @@ if TYPE_CHECKING:
     from crmcore.domain.outbox import OutboxMessage
     from crmcore.errors import Conflict, CRMError, HookFailed, NotFound, PermissionDenied, PluginError, ValidationError
     from crmcore.panels import Panel
+    from crmcore.privacy import ERASED
     from crmcore.presenting import activity_view, contact_view, customer_panels, customer_view
     from crmcore.phones import mask_phone, normalise_phone
     from crmcore.storage.rows import from_row, jsonable

@@ -8,6 +8,7 @@ Restrict customer queries to the actor's scope with ``uow.customers.scope``.
 from crmcore.storage.tables import (  # noqa: F401  (re-exported)
     activities,
     audit_log,
+    consents,
     contacts,
     customer_emails,
     customer_phones,
@@ -19,5 +20,5 @@ from crmcore.storage.tables import (  # noqa: F401  (re-exported)
     users,
 )
 
-__all__ = ["activities", "audit_log", "contacts", "customer_emails", "customer_phones", "customer_tags", "customers",
+__all__ = ["activities", "audit_log", "consents", "contacts", "customer_emails", "customer_phones", "customer_tags", "customers",
            "departments", "metadata", "outbox", "users"]
