@@ -98,7 +98,9 @@ def load_purchases(uow: "UnitOfWork", until: date | None = None, *,
                    progress: Callable[[int], None] | None = None) -> Purchases:
     """Every purchase (not cancelled, of an active customer) up to the end of
     ``until`` in the CRM's zone, as arrays. All customers, whatever the
-    actor's scope: models are fitted on the whole customer base."""
+    actor's scope: models are fitted on the whole customer base — only those
+    who granted ``analytics`` consent when the plugin is configured to need
+    it (``crm_analytics.privacy.consent_required``)."""
     zone = uow.crm.config.timezone
     dialect = uow.connection.dialect.name
     seconds_expr = _epoch_seconds(dialect)
@@ -110,6 +112,10 @@ def load_purchases(uow: "UnitOfWork", until: date | None = None, *,
     )
     if until is not None:
         query = query.where(activities.c.occurred_at < end_of_day_utc(until, zone))
+    from crm_analytics.privacy import consent_required, consenting_customers
+
+    if consent_required(uow):  # profiling only of customers who agreed to it
+        query = query.where(activities.c.customer_id.in_(consenting_customers()))
     result = uow.execute(query)
     # plain DBAPI tuples: numpy reads them ~10x faster than SQLAlchemy rows
     cursor = getattr(result, "cursor", None)

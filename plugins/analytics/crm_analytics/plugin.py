@@ -105,3 +105,34 @@ def crm_campaigns_segment_criteria(register):
     from crm_analytics.criteria import register_criteria
 
     register_criteria(register)
+
+
+# -- privacy: scores are profiling of a person -------------------------------------------------
+
+
+@hookimpl
+def crm_privacy_export(uow, customer):
+    from crm_analytics.privacy import export
+
+    return export(uow, customer)
+
+
+@hookimpl
+def crm_privacy_erase(uow, customer, reason):
+    from crm_analytics.privacy import erase
+
+    erase(uow, customer)
+
+
+def _retain_scores(uow, now, dry_run):
+    from crm_analytics.privacy import retain_scores
+
+    return retain_scores(uow, now, dry_run)
+
+
+@hookimpl
+def crm_register_retention_rules(register):
+    register("analytics.old_scores",
+             "Score rows (RFM, grade, CLV, churn, lifecycle) computed more than scores_days ago (default 365; "
+             "[analytics.retention] or CRM_ANALYTICS_RETAIN_SCORES_DAYS), and those of cancelled customers, are deleted",
+             _retain_scores)
