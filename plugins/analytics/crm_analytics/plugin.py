@@ -136,3 +136,20 @@ def crm_register_retention_rules(register):
              "Score rows (RFM, grade, CLV, churn, lifecycle) computed more than scores_days ago (default 365; "
              "[analytics.retention] or CRM_ANALYTICS_RETAIN_SCORES_DAYS), and those of cancelled customers, are deleted",
              _retain_scores)
+
+
+# -- the REST API and its events ----------------------------------------------------------------
+
+
+@hookimpl
+def crm_register_events(register):
+    register("analytics.scores.computed", "A run replaced one kind of scores (rfm, grades, clv, lifecycle) for every customer")
+    register("analytics.model.fitted", "A BG/NBD + Gamma-Gamma model was fitted and stored")
+
+
+@hookimpl
+def crm_register_routes(register):
+    from crm_analytics.api import ROUTES
+
+    for handler in ROUTES:
+        register(handler)

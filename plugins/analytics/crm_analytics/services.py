@@ -100,6 +100,7 @@ class AnalyticsService:
         ]
         summary = {"as_of": as_of, "window_days": window_days, "customers": len(ids), "segments": segments}
         self.uow.audit.record(ENTITY, None, "rfm", {"as_of": as_of.isoformat(), "window_days": window_days, "customers": len(ids)})
+        self._computed("rfm", as_of, len(ids), window_days=window_days)
         return summary
 
     # -- ABC and value grades --------------------------------------------------------
@@ -234,6 +235,7 @@ class AnalyticsService:
         ]
         self.uow.audit.record(ENTITY, None, "grade", {"as_of": as_of.isoformat(), "window_days": window_days,
                                                       "customers": int(everyone.shape[0]), "levels_changed": changed})
+        self._computed("grades", as_of, int(everyone.shape[0]), window_days=window_days, levels_changed=changed)
         return {"as_of": as_of, "window_days": window_days, "customers": int(everyone.shape[0]),
                 "abc": classes, "grades": grades, "levels_changed": changed}
 
@@ -294,6 +296,9 @@ class AnalyticsService:
         self.uow.audit.record(ENTITY, model_id, "fit", {"period_from": period_from and period_from.isoformat(),
                                                         "period_to": period_to.isoformat(), "customers": len(summary),
                                                         "bgnbd": bgnbd.as_dict(), "gamma_gamma": gg.as_dict() if gg else None})
+        self.uow.publish("analytics.model.fitted", {"model_id": model_id, "period_from": period_from, "period_to": period_to,
+                                                    "customers": len(summary), "bgnbd": bgnbd.as_dict(),
+                                                    "gamma_gamma": gg.as_dict() if gg else None})
         return self._model_view({"id": model_id, **row})
 
     def _model_view(self, row: Any) -> dict[str, Any]:
@@ -384,6 +389,7 @@ class AnalyticsService:
         self.uow.audit.record(ENTITY, model["model_id"], "clv", {
             "as_of": as_of.isoformat(), "horizon_weeks": horizon_weeks, "margin": margin, "discount": discount,
             "discount_per": discount_per, "step": step, "customers": len(summary)})
+        self._computed("clv", as_of, len(summary), model_id=model["model_id"], horizon_weeks=horizon_weeks)
         return {"model": model, "as_of": as_of, "horizon_weeks": horizon_weeks, "margin": margin, "discount": discount,
                 "customers": len(summary), "total_clv": float(result["clv"].sum()),
                 "mean_p_alive": float(result["p_alive"].mean()) if len(summary) else None}
@@ -478,6 +484,7 @@ class AnalyticsService:
         stages = [{"stage": s, "customers": int((result["stage"] == s).sum())} for s in STAGES]
         self.uow.audit.record(ENTITY, None, "lifecycle", {"as_of": as_of.isoformat(), "customers": int(ids.shape[0]),
                                                           "stages_changed": changed})
+        self._computed("lifecycle", as_of, int(ids.shape[0]), stages_changed=changed)
         return {"as_of": as_of, "customers": int(ids.shape[0]), "stages": stages,
                 "usual_gap_days": round(result["population_gap_days"], 1), "stages_changed": changed}
 
@@ -577,6 +584,12 @@ class AnalyticsService:
                             purchases=purchases, progress=progress),
             "lifecycle": self.lifecycle(as_of=as_of, write_back=write_back, purchases=purchases, progress=progress),
         }
+
+    def _computed(self, kind: str, as_of: date, customers_scored: int, **details: Any) -> None:
+        """Publish ``analytics.scores.computed`` (a run replaced one score
+        table; about no one customer, so only subscriptions without a
+        department receive it)."""
+        self.uow.publish("analytics.scores.computed", {"kind": kind, "as_of": as_of, "customers": customers_scored, **details})
 
     # -- one customer ----------------------------------------------------------------------------
 
