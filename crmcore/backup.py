@@ -5,7 +5,7 @@ when and from what it was taken, the installed plugins with their versions,
 the schema revisions (Alembic heads) of the backed-up database, and per
 table the row count and a SHA-256 of its rows as they were at that moment.
 
-* SQLite: the online backup API copies a consistent snapshot while the CRM
+* SQLite: ``VACUUM INTO`` copies a consistent snapshot while the CRM
   keeps working; the manifest is computed on that copy.
 * PostgreSQL: one REPEATABLE READ transaction exports its snapshot
   (``pg_export_snapshot()``); ``pg_dump -Fc --snapshot`` dumps exactly that
@@ -168,16 +168,13 @@ def _describe(connection: Connection) -> dict[str, Any]:
 
 
 def _sqlite_backup(crm: "CRM", target: Path) -> None:
-    """SQLite's online backup API, in one step: a consistent snapshot even
-    while others write (WAL readers do not block writers)."""
+    """``VACUUM INTO``: one read transaction copies a consistent snapshot
+    while others keep writing (WAL readers do not block writers). The online
+    backup API restarts whenever another connection writes, so under steady
+    writes it may never finish."""
     raw = crm.engine.raw_connection()
     try:
-        source = raw.driver_connection
-        destination = sqlite3.connect(target)
-        try:
-            source.backup(destination)
-        finally:
-            destination.close()
+        raw.driver_connection.execute("VACUUM INTO ?", (str(target),))
     finally:
         raw.close()
 

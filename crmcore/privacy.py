@@ -424,7 +424,8 @@ def checkpoint(crm: "CRM") -> None:
     if crm.engine.dialect.name != "sqlite":
         return
     with crm.engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        # outside any transaction: a checkpoint cannot run inside one
+        connection.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 # ---------------------------------------------------------------------------

@@ -80,7 +80,8 @@ def test_backup_taken_while_writes_continue_restores_every_row_intact(crm, make,
     assert {balances.get(i) for i in kept_customers if kept_customers[i]["name"].startswith("并发")} == {100}
     kept_audit = rows(target.engine, audit_log)
     assert len(kept_audit) == manifest["tables"]["audit_log"]["rows"]
-    assert all(rows(crm.engine, audit_log)[i] == entry for i, entry in kept_audit.items())
+    live_audit = rows(crm.engine, audit_log)
+    assert all(live_audit[i] == entry for i, entry in kept_audit.items())
 
 
 def test_manifest_records_plugins_and_schema_versions(crm, tmp_path):

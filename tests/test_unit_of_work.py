@@ -167,3 +167,32 @@ def test_orm_work_through_uow_session_commits_and_rolls_back_with_the_unit_of_wo
         uow.session.execute(update(customers).where(customers.c.id == customer.id).values(city="广州"))
     with crm.unit_of_work() as uow:
         assert uow.customers.get(customer.id).city == "广州"
+
+
+def test_two_writers_on_sqlite_wait_for_each_other_instead_of_failing(crm, make):
+    import threading
+
+    if crm.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's locking")
+    customer = make.customer()
+    errors, first_has_read = [], threading.Event()
+
+    def read_then_write(city, wait):
+        try:
+            with crm.unit_of_work() as uow:
+                uow.customers.get(customer.id)
+                first_has_read.set()
+                if wait:
+                    import time
+
+                    time.sleep(0.3)
+                uow.customers.update(customer.id, city=city)
+        except Exception as error:  # noqa: BLE001 - the test reports any failure
+            errors.append(error)
+
+    first = threading.Thread(target=read_then_write, args=("上海", True))
+    first.start()
+    first_has_read.wait(5)
+    read_then_write("北京", False)
+    first.join()
+    assert errors == []

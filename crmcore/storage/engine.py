@@ -40,4 +40,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # Take the write lock at the start: a deferred transaction that reads
+        # and then writes fails at once with "database is locked" when another
+        # connection committed in between, whatever the busy timeout. Nearly
+        # every unit of work writes (if only an audit entry), so all do, except
+        # snapshot reads (privacy export), which never write.
+        snapshot = connection.get_execution_options().get("crm_snapshot_read")
+        connection.exec_driver_sql("BEGIN" if snapshot else "BEGIN IMMEDIATE")

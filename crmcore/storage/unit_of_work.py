@@ -46,6 +46,9 @@ class UnitOfWork:
         self.connection: Connection = self.crm.engine.connect()
         if self._isolation_level and self.connection.dialect.name == "postgresql":
             self.connection = self.connection.execution_options(isolation_level=self._isolation_level)
+        elif self._isolation_level:
+            # a snapshot read on SQLite: a deferred BEGIN, not the write lock (see engine.py)
+            self.connection = self.connection.execution_options(crm_snapshot_read=True)
         self._transaction = self.connection.begin()
         try:
             self.actor = self._resolve_actor(self._actor_ref)
