@@ -25,14 +25,13 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlalchemy import Text, cast, delete, false, or_, select, update
 
+from crmcore import ERASED
 from crmcore.tables import contacts, customer_emails, customer_phones
 
 from crm_partners import tables as t
 
 if TYPE_CHECKING:
     from crmcore import UnitOfWork
-
-ERASED = "(erased)"
 
 #: Free-text columns that may quote a person, and JSON columns that may copy
 #: their values, per table.
