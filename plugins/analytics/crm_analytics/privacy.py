@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, or_, select
 
 from crmcore import ValidationError
-from crmcore.storage.tables import consents  # not re-exported by crmcore.tables (yet)
-from crmcore.tables import customers
+from crmcore.tables import consents, customers
 
 from crm_analytics.tables import SCORE_TABLES
 
