@@ -131,7 +131,8 @@ def test_carry_over_into_the_next_plan_moves_the_points(club):
     card = club.member()["card_number"]
     earn(club, card, 120, 500)
     club.service(lambda s: s.points.carry_over("前期"))
-    entries = club.service(lambda s: s.ledger.entries(club.view(card)["id"]))
+    member_id = club.view(card)["id"]
+    entries = club.service(lambda s: s.ledger.entries(member_id))
     moved = [e for e in entries if e["source"] == "carryover_in"]
     assert len(moved) == 1 and moved[0]["points"] == 120
     assert club.view(card)["reward_points"] == 120

@@ -149,7 +149,8 @@ def test_a_deduction_larger_than_the_balance_is_refused_and_posts_nothing(club):
     with pytest.raises(Conflict, match="only 100 reward points"):
         club.service(lambda s: s.points.add(card, -101, reason="r"))
     assert club.view(card)["reward_points"] == 100
-    assert len(club.service(lambda s: s.ledger.entries(club.view(card)["id"]))) == 1
+    member_id = club.view(card)["id"]
+    assert len(club.service(lambda s: s.ledger.entries(member_id))) == 1
 
 
 def test_the_database_refuses_a_negative_balance(club, crm):
