@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from crmcore import CLIState, pass_state
+from crmcore import CLIState, pass_state, render_fields, render_table
 
 
 def _date(value: str | None, field: str) -> date | None:
@@ -46,42 +46,6 @@ def _service(uow: Any, permission: str | None = "partners.view") -> Any:
 
 def _money(value: Any) -> str:
     return "" if value is None else f"{value:,.2f}"
-
-
-def _width(text: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_cell(v) for v in value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
-def render_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
-    """A plain table with CJK-aware column widths."""
-    if not rows:
-        return "(none)"
-    columns = list(columns or rows[0].keys())
-    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
-    widths = [max(_width(c), *(_width(r[i]) for r in cells)) for i, c in enumerate(columns)]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(v + " " * (w - _width(v)) for v, w in zip(values, widths)).rstrip()
-
-    return "\n".join([line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)])
-
-
-def render_fields(data: dict[str, Any]) -> str:
-    shown = {k: v for k, v in data.items() if v not in (None, "", [], {})}
-    label = max((_width(k) for k in shown), default=0)
-    return "\n".join(f"{k}{' ' * (label - _width(k))}  {_cell(v)}" for k, v in shown.items())
 
 
 @click.group()
