@@ -256,6 +256,7 @@ class CustomerImport:
                 chunk = []
         self._process(chunk, result)
         self.progress(result.rows % BATCH)
+        result.rejected.sort(key=lambda rejection: rejection.line)
         self.uow.audit.record("import", path.name, "import customers", result.summary())
         return result
 
