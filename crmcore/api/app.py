@@ -66,6 +66,57 @@ async def ping() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@get("/healthz", summary="Health: database, migrations, plugins, outbox (503 when any check fails)", tags=["meta"],
+     security=[{}], sync_to_thread=True)
+def healthz(request: Request) -> Response[dict[str, Any]]:
+    from crmcore.health import check, healthy
+
+    checks = check(request.app.state["crm"])
+    ok = healthy(checks)
+    body = {"status": "ok" if ok else "fail", "checks": [c.as_dict() for c in checks]}
+    return Response(body, status_code=200 if ok else 503)
+
+
+@get("/metrics", summary="Prometheus metrics: requests, latencies, outbox depth, hook errors", tags=["meta"],
+     security=[{}], sync_to_thread=True, media_type="text/plain; version=0.0.4")
+def metrics(request: Request) -> str:
+    from sqlalchemy import func, select
+
+    from crmcore.metrics import exposition
+    from crmcore.storage.tables import outbox
+
+    with request.app.state["crm"].engine.connect() as connection:
+        counts = dict(connection.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all())
+    return exposition({status: counts.get(status, 0) for status in ("pending", "sent", "failed", "cancelled")})
+
+
+def metrics_middleware(app: Any) -> Any:
+    """Counts every request and its latency by route template."""
+    import time
+
+    from crmcore.metrics import record_request
+
+    async def middleware(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), [500]
+
+        async def remember(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, remember)
+        finally:
+            handler = scope.get("route_handler")
+            route = sorted(handler.paths)[0] if handler is not None and getattr(handler, "paths", None) else "unmatched"
+            record_request(scope.get("method", "GET"), route, status[0], time.perf_counter() - started)
+
+    return middleware
+
+
 def plugin_routers(crm: "CRM") -> list[Router]:
     """One router per plugin that registered routes, at ``/api/v1/<plugin>``."""
     by_plugin: dict[str, list[Any]] = {}
@@ -106,9 +157,9 @@ def create_app(crm: "CRM", *, debug: bool = False) -> Litestar:
 
     state = State({"crm": crm, "crm_sqlite_lock": threading.Lock() if crm.engine.dialect.name == "sqlite" else None})
     app = Litestar(
-        route_handlers=[ping, core, *plugin_routers(crm)],
+        route_handlers=[ping, healthz, metrics, core, *plugin_routers(crm)],
         exception_handlers={Replay: _replay, Exception: handle},
-        middleware=[DefineMiddleware(IdempotencyMiddleware, crm=crm, app_state=state)],
+        middleware=[metrics_middleware, DefineMiddleware(IdempotencyMiddleware, crm=crm, app_state=state)],
         openapi_config=openapi,
         state=state,
         debug=debug,

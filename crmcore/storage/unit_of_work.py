@@ -165,7 +165,11 @@ class UnitOfWork:
         except CRMError:
             raise
         except Exception as error:
-            raise HookFailed(hook_name, self.crm.plugins.plugin_of_traceback(error.__traceback__), error) from error
+            from crmcore.metrics import record_hook_error
+
+            plugin = self.crm.plugins.plugin_of_traceback(error.__traceback__)
+            record_hook_error(hook_name, plugin)
+            raise HookFailed(hook_name, plugin, error) from error
         finally:
             self._firing.discard(entity)
 
