@@ -22,7 +22,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, select, text
+from sqlalchemy import ColumnElement, column, func, literal_column, select, table, text
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+", re.UNICODE)
@@ -71,6 +71,31 @@ def _query_tokens(query: str) -> list[str]:
     return _TOKEN.findall(_fold(query))
 
 
+def _fts_phrase(tokens: list[str]) -> str:
+    phrase = '"' + " ".join(t.replace('"', '""') for t in tokens) + '"'
+    return phrase + "*" if not _CJK.fullmatch(tokens[-1]) else phrase
+
+
+FTS = table("customers_fts", column("rowid"))
+
+
+def name_page(query: Any, text_query: str, size: int) -> Any:
+    """SQLite: ``query`` (a select over customers) joined to the FTS index and
+    ordered by its rowid, so the first ``size`` matches come without sorting
+    every match; None when the text holds nothing to search by."""
+    from crmcore.storage.tables import customers
+
+    tokens = _query_tokens(text_query)
+    if not tokens:
+        return None
+    return (
+        query.join(FTS, FTS.c.rowid == customers.c.id)
+        .where(text("customers_fts MATCH :fts_query").bindparams(fts_query=_fts_phrase(tokens)))
+        .order_by(FTS.c.rowid)
+        .limit(size)
+    )
+
+
 def name_matches(dialect: str, query: str, id_column: Any) -> ColumnElement[bool] | None:
     """A condition on ``id_column`` (customers.id) matching names for ``query``,
     or None when the query holds nothing to search by."""
@@ -87,11 +112,8 @@ def name_matches(dialect: str, query: str, id_column: Any) -> ColumnElement[bool
 
         vector = func.to_tsvector(literal_column("'simple'"), func.coalesce(customers.c.search_text, literal_column("''")))
         return vector.op("@@")(func.to_tsquery(literal_column("'simple'"), expression))
-    phrase = '"' + " ".join(t.replace('"', '""') for t in tokens) + '"'
-    if prefix:
-        phrase += "*"
     matching = select(literal_column("rowid")).select_from(text("customers_fts")).where(text("customers_fts MATCH :fts_query"))
-    return id_column.in_(matching.params(fts_query=phrase))
+    return id_column.in_(matching.params(fts_query=_fts_phrase(tokens)))
 
 
 def index_names(connection: Any, changes: list[tuple[int, str | None, str | None]]) -> None:

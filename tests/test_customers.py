@@ -150,3 +150,14 @@ def test_a_merged_customer_cannot_be_restored(crm, make):
         uow.customers.merge(keep.id, other.id)
     with crm.unit_of_work() as uow, pytest.raises(Conflict, match="was merged into"):
         uow.customers.restore(other.id)
+
+
+def test_search_pages_through_many_name_matches_in_id_order_with_exact_matches_merged(crm, make):
+    made = [make.customer(name=f"张伟{i}") for i in range(7)]
+    coded = make.customer(name="李娜", code="张伟")  # a code equal to the text is an exact match
+    with crm.unit_of_work() as uow:
+        first = uow.customers.search("张伟", limit=3)
+        second = uow.customers.search("张伟", limit=3, offset=3)
+        everything = uow.customers.search("张伟", limit=50)
+    assert [c.id for c in everything] == [c.id for c in made] + [coded.id]
+    assert [c.id for c in first + second] == [c.id for c in everything[:6]]

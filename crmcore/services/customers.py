@@ -9,7 +9,7 @@ from sqlalchemy import Select, and_, bindparam, delete, false, insert, or_, sele
 from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer
 from crmcore.errors import Conflict, NotFound, ValidationError
 from crmcore.phones import try_normalise_phone
-from crmcore.search import index_names, name_key, name_matches, search_tokens
+from crmcore.search import index_names, name_key, name_matches, name_page, search_tokens
 from crmcore.storage.rows import diff, from_row, to_row
 from crmcore.storage.tables import activities, contacts, customer_emails, customer_phones, customer_tags, customers
 
@@ -291,20 +291,28 @@ class CustomerService:
         department_id, custom={name: value}); sorted by ``id``, ``name``,
         ``created`` or ``updated`` (``-`` in front for descending), paginated,
         within the actor's scope."""
-        query = self._filtered(select(customers), active=None if include_cancelled else True, **filters)
+        base = self._filtered(select(customers), active=None if include_cancelled else True, **filters)
         text = text.strip()
-        if text:
-            conditions = [customers.c.code == text]
-            number = try_normalise_phone(text) if sum(ch.isdigit() for ch in text) >= 5 else None
-            if number:
-                conditions.append(customers.c.id.in_(select(customer_phones.c.customer_id).where(customer_phones.c.number == number)))
-            if "@" in text:
-                conditions.append(customers.c.id.in_(select(customer_emails.c.customer_id).where(customer_emails.c.email == text.lower())))
-            by_name = name_matches(self.uow.connection.dialect.name, text, customers.c.id)
-            if by_name is not None and not number:
-                conditions.append(by_name)
-            query = query.where(or_(*conditions))
-        return self._fetch(query.order_by(*_ordering(sort)).limit(limit).offset(offset))
+        if not text:
+            return self._fetch(base.order_by(*_ordering(sort)).limit(limit).offset(offset))
+        exact = [customers.c.code == text]
+        number = try_normalise_phone(text) if sum(ch.isdigit() for ch in text) >= 5 else None
+        if number:
+            exact.append(customers.c.id.in_(select(customer_phones.c.customer_id).where(customer_phones.c.number == number)))
+        if "@" in text:
+            exact.append(customers.c.id.in_(select(customer_emails.c.customer_id).where(customer_emails.c.email == text.lower())))
+        dialect = self.uow.connection.dialect.name
+        if not number and sort == "id" and dialect == "sqlite":
+            # the few exact matches, merged with the first page of name matches
+            # read in index order: no sort of every name that matches
+            page = name_page(base, text, offset + limit)
+            found = {c.id: c for c in self._fetch(base.where(or_(*exact)))}
+            if page is not None:
+                found.update((c.id, c) for c in self._fetch(page))
+            return [found[i] for i in sorted(found)][offset:offset + limit]
+        by_name = None if number else name_matches(dialect, text, customers.c.id)
+        conditions = [*exact, *([by_name] if by_name is not None else [])]
+        return self._fetch(base.where(or_(*conditions)).order_by(*_ordering(sort)).limit(limit).offset(offset))
 
     def _fetch(self, query: Select, parameters: dict[str, Any] | None = None) -> list[Customer]:
         return [from_row(Customer, row) for row in self.uow.execute(self.scope(query), parameters).mappings()]
