@@ -19,6 +19,9 @@ environment with crmcore installed has these fixtures:
     ``cli("customer", "add", "--name", "张伟", as_="alice", json=True)`` runs
     the ``crm`` command against the test's CRM; the result has ``exit_code``,
     ``stdout``, ``stderr`` and ``json``.
+``api_client``
+    ``api_client("alice", "membership:read", prefix="/api/v1/membership")``: an
+    httpx client with a Bearer token, against a real server for the test's CRM.
 ``make``
     Factories: ``make.customer(**fields)``, ``make.contact(customer_id, ...)``,
     ``make.activity(customer_id, ...)``.
@@ -255,6 +258,87 @@ def cli(crm: "CRM") -> Callable[..., CLIResult]:
         return run_cli(crm, *args, as_=as_, json=json, input=input)
 
     return invoke
+
+
+class LiveServer:
+    """The API of a CRM served by uvicorn on a free port, in a thread."""
+
+    def __init__(self, app: Any):
+        import socket
+
+        import uvicorn
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        import threading
+
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> "LiveServer":
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class APIClients:
+    """``clients(user="admin", *scopes, prefix="")`` → an httpx client with a
+    Bearer token for ``user`` (``None``: no token); ``clients.url`` is the
+    server's address. The server starts on first use."""
+
+    def __init__(self, crm: "CRM"):
+        self.crm = crm
+        self._server: LiveServer | None = None
+        self._clients: list[Any] = []
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            from crmcore.api import create_app
+
+            self._server = LiveServer(create_app(self.crm)).start()
+        return self._server.url
+
+    def __call__(self, user: str | None = "admin", *scopes: str, prefix: str = "") -> Any:
+        import httpx
+
+        from crmcore.tokens import TokenService
+
+        headers = {}
+        if user is not None:
+            with self.crm.unit_of_work() as uow:
+                headers["Authorization"] = "Bearer " + TokenService(uow).create(user, scopes or ("*",))[1]
+        self._clients.append(httpx.Client(base_url=self.url + prefix, headers=headers, timeout=60))
+        return self._clients[-1]
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+        if self._server is not None:
+            self._server.stop()
+
+
+@pytest.fixture
+def api_client(crm: "CRM") -> Iterator[APIClients]:
+    """Clients of a real server (uvicorn on a free port) serving the test's
+    CRM: ``api_client("alice", "membership:read", prefix="/api/v1/membership")``.
+    The server starts on first use, so register throwaway plugins before."""
+    clients = APIClients(crm)
+    yield clients
+    clients.close()
 
 
 class Factories:

@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 
 import pytest
 
@@ -18,49 +15,10 @@ from sqlalchemy import select  # noqa: E402
 from crmcore.tables import outbox  # noqa: E402
 
 
-class LiveServer:
-    def __init__(self, app):
-        import uvicorn
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.02)
-
-    def stop(self):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture
-def api(crm):
-    """``api(user, *scopes)`` → an httpx client for /api/v1/analytics with the user's Bearer token."""
-    from crmcore.api import create_app
-    from crmcore.tokens import TokenService
-
-    server = LiveServer(create_app(crm))
-    clients = []
-
-    def client(user="admin", *scopes):
-        headers = {}
-        if user is not None:
-            with crm.unit_of_work() as uow:
-                headers["Authorization"] = "Bearer " + TokenService(uow).create(user, scopes or ("*",))[1]
-        clients.append(httpx.Client(base_url=f"{server.url}/api/v1/analytics", headers=headers, timeout=60))
-        return clients[-1]
-
-    yield client
-    for c in clients:
-        c.close()
-    server.stop()
+def api(api_client):
+    """``api(user, *scopes)`` → an httpx client with a Bearer token (the kit's ``api_client``)."""
+    return lambda user="admin", *scopes: api_client(user, *scopes, prefix='/api/v1/analytics')
 
 
 @pytest.fixture

@@ -3,9 +3,6 @@ server as the core's API tests do: uvicorn on a free port, httpx."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 
 import pytest
 from sqlalchemy import select
@@ -18,55 +15,10 @@ pytest.importorskip("litestar")
 API = "/api/v1/callcenter"
 
 
-class LiveServer:
-    def __init__(self, app):
-        import uvicorn
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.02)
-
-    def stop(self):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture
-def server(crm, desk):
-    from crmcore.api import create_app
-
-    live = LiveServer(create_app(crm))
-    yield live
-    live.stop()
-
-
-@pytest.fixture
-def api(crm, server):
-    """``api(user, *scopes)`` → an httpx client with a Bearer token."""
-    from crmcore.tokens import TokenService
-
-    clients = []
-
-    def make(user="admin", *scopes):
-        headers = {}
-        if user is not None:
-            with crm.unit_of_work() as uow:
-                headers["Authorization"] = f"Bearer {TokenService(uow).create(user, scopes or ('*',))[1]}"
-        clients.append(httpx.Client(base_url=server.url, headers=headers, timeout=30))
-        return clients[-1]
-
-    yield make
-    for client in clients:
-        client.close()
+def api(api_client):
+    """``api(user, *scopes)`` → an httpx client with a Bearer token (the kit's ``api_client``)."""
+    return lambda user="admin", *scopes: api_client(user, *scopes)
 
 
 def webhook_events(crm):

@@ -4,9 +4,6 @@ httpx as the client), as the core's tests/api do."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 
 import pytest
 
@@ -14,28 +11,6 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("litestar")
 
 SHANGHAI = {"criteria": [{"field": "city", "op": "eq", "value": "上海"}]}
-
-
-class LiveServer:
-    def __init__(self, app):
-        import uvicorn
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.02)
-
-    def stop(self):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -56,24 +31,9 @@ def shop(crm, make, service):
 
 
 @pytest.fixture
-def api(crm):
-    from crmcore.api import create_app
-    from crmcore.tokens import TokenService
-
-    live = LiveServer(create_app(crm))
-    clients = []
-
-    def client(user="admin", *scopes):
-        with crm.unit_of_work() as uow:
-            token = TokenService(uow).create(user, scopes or ("*",))[1]
-        clients.append(httpx.Client(base_url=f"{live.url}/api/v1/campaigns", headers={"Authorization": f"Bearer {token}"},
-                                    timeout=30))
-        return clients[-1]
-
-    yield client
-    for c in clients:
-        c.close()
-    live.stop()
+def api(api_client):
+    """``api(user, *scopes)`` → an httpx client with a Bearer token (the kit's ``api_client``)."""
+    return lambda user="admin", *scopes: api_client(user, *scopes, prefix='/api/v1/campaigns')
 
 
 def test_launch_messages_responses_and_stats_over_the_api(crm, shop, api, cli, receiver_events):

@@ -4,9 +4,6 @@ server as the core's API tests do: uvicorn on a free port, httpx."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 
 import pytest
 from sqlalchemy import select
@@ -19,55 +16,10 @@ pytest.importorskip("litestar")
 API = "/api/v1/membership"
 
 
-class LiveServer:
-    def __init__(self, app):
-        import uvicorn
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.02)
-
-    def stop(self):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture
-def server(crm, club):
-    from crmcore.api import create_app
-
-    live = LiveServer(create_app(crm))
-    yield live
-    live.stop()
-
-
-@pytest.fixture
-def api(crm, server):
-    """``api(user, *scopes)`` → an httpx client with a Bearer token (``user=None``: none)."""
-    from crmcore.tokens import TokenService
-
-    clients = []
-
-    def make(user="admin", *scopes):
-        headers = {}
-        if user is not None:
-            with crm.unit_of_work() as uow:
-                headers["Authorization"] = f"Bearer {TokenService(uow).create(user, scopes or ('*',))[1]}"
-        clients.append(httpx.Client(base_url=server.url, headers=headers, timeout=30))
-        return clients[-1]
-
-    yield make
-    for client in clients:
-        client.close()
+def api(api_client):
+    """``api(user, *scopes)`` → an httpx client with a Bearer token (the kit's ``api_client``)."""
+    return lambda user="admin", *scopes: api_client(user, *scopes)
 
 
 def webhook_events(crm):
@@ -131,7 +83,7 @@ def test_applications_are_reviewed_over_the_api_and_masked_without_contact_detai
     assert twice.status_code == 409
 
 
-def test_scopes_errors_and_the_schema(crm, api, make, club, server):
+def test_scopes_errors_and_the_schema(crm, api, make, club):
     card = club.member()["card_number"]
     assert api(None).get(f"{API}/members").status_code == 401
     unscoped = api("admin", "customers:read").get(f"{API}/members")
@@ -147,7 +99,7 @@ def test_scopes_errors_and_the_schema(crm, api, make, club, server):
     unknown = admin.post(f"{API}/members/{card}/redemptions", json={"reward": "不存在"})
     assert unknown.status_code == 404
 
-    document = httpx.get(f"{server.url}/api/schema").json()
+    document = api(None).get("/api/schema").json()
     assert {"/api/v1/membership/members", "/api/v1/membership/members/{card}/points",
             "/api/v1/membership/applications/{app_id}/approve"} <= set(document["paths"])
 

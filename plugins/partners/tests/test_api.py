@@ -2,9 +2,6 @@
 (uvicorn in a thread, httpx as the client), as the core's API tests do."""
 
 import json
-import socket
-import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -17,49 +14,10 @@ from sqlalchemy import select  # noqa: E402
 from crmcore.tables import outbox  # noqa: E402
 
 
-class LiveServer:
-    def __init__(self, app):
-        import uvicorn
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.02)
-
-    def stop(self):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture
-def api(crm):
-    """``api(user, *scopes)`` → an httpx client with a Bearer token for the user."""
-    from crmcore.api import create_app
-    from crmcore.tokens import TokenService
-
-    server = LiveServer(create_app(crm))
-    clients = []
-
-    def client(user="admin", *scopes):
-        headers = {}
-        if user is not None:
-            with crm.unit_of_work() as uow:
-                headers["Authorization"] = "Bearer " + TokenService(uow).create(user, scopes or ("*",))[1]
-        clients.append(httpx.Client(base_url=f"{server.url}/api/v1/partners", headers=headers, timeout=30))
-        return clients[-1]
-
-    yield client
-    for c in clients:
-        c.close()
-    server.stop()
+def api(api_client):
+    """``api(user, *scopes)`` → an httpx client with a Bearer token (the kit's ``api_client``)."""
+    return lambda user="admin", *scopes: api_client(user, *scopes, prefix='/api/v1/partners')
 
 
 def test_the_partner_lifecycle_over_the_api_publishes_its_events(crm, api, org, make, service, cli):

@@ -3,10 +3,7 @@ the core's API tests do; webhook events published by the services."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from typing import Any, Iterator
+
 
 import pytest
 
@@ -18,56 +15,10 @@ SALES = ["customers.view", "customers.view_all", "customers.edit", "sales.edit"]
 PROBLEM = "application/problem+json"
 
 
-class LiveServer:
-    def __init__(self, app: Any):
-        import uvicorn
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> "LiveServer":
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture
-def server(crm) -> Iterator[LiveServer]:
-    from crmcore.api import create_app
-
-    live = LiveServer(create_app(crm)).start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture
-def api(crm, server) -> Iterator[Any]:
-    """``api(user, *scopes)`` → an httpx client with a Bearer token."""
-    from crmcore.tokens import TokenService
-
-    clients = []
-
-    def make(user: str = "admin", *scopes: str) -> Any:
-        with crm.unit_of_work() as uow:
-            token = TokenService(uow).create(user, scopes or ("*",))[1]
-        clients.append(httpx.Client(base_url=f"{server.url}/api/v1/sales", headers={"Authorization": f"Bearer {token}"}, timeout=30))
-        return clients[-1]
-
-    yield make
-    for c in clients:
-        c.close()
+def api(api_client):
+    """``api(user, *scopes)`` → an httpx client with a Bearer token (the kit's ``api_client``)."""
+    return lambda user="admin", *scopes: api_client(user, *scopes, prefix="/api/v1/sales")
 
 
 @pytest.fixture
@@ -174,9 +125,8 @@ def test_visit_plans_follow_the_planning_rule(crm, api, alice, as_user, make):
     assert client.get("/plans").json() == []
 
 
-def test_the_schema_documents_the_sales_routes(server):
-    with httpx.Client(base_url=server.url, timeout=30) as client:
-        document = client.get("/api/schema").json()
+def test_the_schema_documents_the_sales_routes(api_client):
+    document = api_client(None).get("/api/schema").json()
     paths = {p for p in document["paths"] if p.startswith("/api/v1/sales/")}
     assert {"/api/v1/sales/opportunities", "/api/v1/sales/opportunities/{opportunity_id}/stage", "/api/v1/sales/quotes/{quote_id}/send",
             "/api/v1/sales/pipeline", "/api/v1/sales/plans"} <= paths
@@ -188,7 +138,7 @@ def test_events_are_declared(cli):
     assert {"sales.opportunity.created", "sales.opportunity.won", "sales.opportunity.lost", "sales.quote.accepted"} <= events
 
 
-def test_schemathesis_finds_no_server_error_in_the_sales_routes(crm, server, make, opp):
+def test_schemathesis_finds_no_server_error_in_the_sales_routes(crm, api_client, make, opp):
     """The core's property-based run, over the sales operations only."""
     schemathesis = pytest.importorskip("schemathesis")
     from hypothesis import HealthCheck, Phase, given, settings
@@ -200,7 +150,7 @@ def test_schemathesis_finds_no_server_error_in_the_sales_routes(crm, server, mak
     opp(customer.id, name="总部大楼项目")
     with crm.unit_of_work() as uow:
         token = TokenService(uow).create("admin", ("*",))[1]
-    schema = schemathesis.openapi.from_url(f"{server.url}/api/schema")
+    schema = schemathesis.openapi.from_url(f"{api_client.url}/api/schema")
     found = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
              checks.response_headers_conformance, checks.response_schema_conformance]
     failures, operations = [], 0
@@ -214,7 +164,7 @@ def test_schemathesis_finds_no_server_error_in_the_sales_routes(crm, server, mak
                   suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def check(case) -> None:
-            case.call_and_validate(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, checks=found)
+            case.call_and_validate(base_url=api_client.url, headers={"Authorization": f"Bearer {token}"}, checks=found)
 
         try:
             check()
