@@ -26,7 +26,7 @@ from crmcore.errors import ValidationError
 from crmcore.search import index_names, name_key, search_tokens
 from crmcore.services.consents import IMPORT_COLUMNS as CONSENT_IMPORT_COLUMNS, import_value as consent_value
 from crmcore.storage.bulk import bulk_insert, insert_with_ids
-from crmcore.storage.rows import jsonable, to_row
+from crmcore.storage.rows import to_row
 from crmcore.storage.tables import audit_log, customer_emails, customer_phones, customer_tags, customers
 
 if TYPE_CHECKING:
@@ -581,4 +581,4 @@ def write_rejects(path: Path, result: ImportResult) -> None:
             writer.writerow([rejection.line, rejection.column, rejection.reason, *(rejection.values.get(k, "") for k in originals)])
 
 
-__all__ = ["CustomerImport", "import_activities", "import_contacts", "write_rejects", "parse_mapping", "ImportResult", "jsonable"]
+__all__ = ["CustomerImport", "import_activities", "import_contacts", "write_rejects", "parse_mapping", "ImportResult"]

@@ -165,7 +165,6 @@ def publish(uow: "UnitOfWork", name: str, payload: dict[str, Any]) -> int:
     returns how many deliveries were queued. Called as ``uow.publish``."""
     from sqlalchemy import select
 
-    from crmcore.storage.api_tables import webhooks
     from crmcore.storage.rows import jsonable
     from crmcore.storage.tables import customers
 

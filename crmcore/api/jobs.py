@@ -4,7 +4,6 @@ can answer a later poll."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 

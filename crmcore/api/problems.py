@@ -21,7 +21,6 @@ rules (crmcore.ValidationError)
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import msgspec
 from litestar import Request, Response
