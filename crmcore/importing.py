@@ -14,18 +14,23 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gc
 import io
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from sqlalchemy import String, case, cast, func, literal, select, update
+from sqlalchemy import select
 
-from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer
+from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer, build_customer
 from crmcore.errors import ValidationError
 from crmcore.search import index_names, name_key, search_tokens
 from crmcore.services.consents import IMPORT_COLUMNS as CONSENT_IMPORT_COLUMNS, import_value as consent_value
-from crmcore.storage.bulk import bulk_insert, insert_with_ids
+from crmcore.services.customers import free_generated_code, generated_code
+from crmcore.storage.bulk import allocate_ids, insert_tuples
 from crmcore.storage.rows import to_row
 from crmcore.storage.tables import audit_log, customer_emails, customer_phones, customer_tags, customers
 
@@ -231,8 +236,17 @@ class CustomerImport:
         self._consents: dict[int, list[tuple[str, str, bool]]] = {}  # line → (purpose, channel, granted)
         self._file = ""
         self._validate_hooks = bool(uow.hook.crm_validate_customer.get_hookimpls())
+        # (name, kind) → (search_text, name_key): names repeat a lot in a
+        # large file, and tokenising one (pinyin included) costs more than
+        # the lookup; for this import only, so memory goes with it
+        self._name_columns: dict[tuple[str, str], tuple[str, str]] = {}
+        self._row_columns: tuple[str, ...] = ()  # customers columns an import row fills, set by the first insert
 
     def run(self, path: Path, *, encoding: str | None = None, mapping: dict[str, str] | None = None) -> ImportResult:
+        with _cycle_collection_paused():
+            return self._run(path, encoding, mapping)
+
+    def _run(self, path: Path, encoding: str | None, mapping: dict[str, str] | None) -> ImportResult:
         header, rows = read_rows(path, encoding)
         custom_names = list(self.uow.custom_fields.definitions())
         columns, unknown = resolve_columns(header, CUSTOMER_COLUMNS, mapping, custom_names)
@@ -242,12 +256,17 @@ class CustomerImport:
         self._file = path.name
         titles = {target: header[index] for index, target in columns.items()}
         self._header = header
+        consent_columns = [(index, target) for index, target in columns.items() if target.startswith("consent.")]
+        # the other columns once, not per row: (index, field, how its value is kept)
+        fields = [(index, target, _KEEP.get(target, "custom" if target.startswith("custom.") else "value"))
+                  for index, target in columns.items() if not target.startswith("consent.")]
         chunk: list[tuple[int, Customer, list[str]]] = []
         for line, cells in rows:
             result.rows += 1
             try:
-                self._read_consents(line, columns, cells)
-                chunk.append((line, self._customer(columns, cells), cells))
+                if consent_columns:
+                    self._read_consents(line, consent_columns, cells)
+                chunk.append((line, self._customer(fields, cells), cells))
             except _RowError as error:
                 result.rejected.append(Rejection(line, titles.get(error.column, error.column), error.reason, self._values(cells)))
             if result.rows % BATCH == 0:
@@ -269,17 +288,20 @@ class CustomerImport:
         """Sort one chunk of parsed rows into duplicates within the file,
         matches of stored customers, and new customers (inserted in bulk)."""
         fresh = []
+        seen = self._seen
         for line, customer, cells in chunk:
-            claimed = self._claimed_in_file(customer)
+            keys = self._identities(customer)
+            claimed = next((seen[key] for key in keys if key in seen), None)
             if claimed is not None:
                 result.rejected.append(Rejection(line, "", f"duplicate of line {claimed} in this file", self._values(cells)))
                 continue
-            self._claim(customer, line)
-            fresh.append((line, customer, cells))
-        stored = self._stored([customer for _, customer, _ in fresh])
+            for key in keys:
+                seen.setdefault(key, line)
+            fresh.append((line, customer, cells, keys))
+        stored = self._stored([customer for _, customer, _, _ in fresh])
         pending = []
-        for line, customer, cells in fresh:
-            existing = next((stored[key] for key in self._identities(customer) if key in stored), None)
+        for line, customer, cells, keys in fresh:
+            existing = next((stored[key] for key in keys if key in stored), None) if stored else None
             if existing is None:
                 pending.append((line, customer))
             else:
@@ -288,20 +310,21 @@ class CustomerImport:
 
     # one row
 
-    def _customer(self, columns: dict[int, str], cells: list[str]) -> Customer:
-        fields: dict[str, Any] = {"name": "", "phones": [], "emails": [], "custom": {}}
-        column_of: dict[str, str] = {}
-        for index, target in columns.items():
-            value = cells[index].strip() if index < len(cells) else ""
+    def _customer(self, columns: list[tuple[int, str, str]], cells: list[str]) -> Customer:
+        """One row as a prepared customer, validated by the same rules as
+        ``Customer(**fields)`` (see ``build_customer``), or _RowError."""
+        fields: dict[str, Any] = {"name": ""}
+        width = len(cells)
+        for index, target, keep in columns:
+            value = cells[index].strip() if index < width else ""
             if not value:
                 continue
-            column_of[target] = target
-            if target in ("phones", "emails"):
-                fields[target].append(value)
-            elif target.startswith("custom."):
-                fields["custom"][target[7:]] = value
-            else:
+            if keep == "value":
                 fields[target] = value
+            elif keep == "list":
+                fields.setdefault(target, []).append(value)
+            else:
+                fields.setdefault("custom", {})[target[7:]] = value
         try:
             if "kind" in fields:
                 fields["kind"] = _translate(KIND_VALUES, fields["kind"], "kind")
@@ -311,8 +334,7 @@ class CustomerImport:
                 fields["owner_id"] = self._owner(fields.pop("owner"))
             if "department" in fields:
                 fields["department_id"] = self._department(fields.pop("department"))
-            customer = Customer(**{k: v for k, v in fields.items() if k in CUSTOMER_EDITABLE})
-            customer = self.uow.customers.prepare(customer)
+            customer = self.uow.customers.prepare(build_customer({k: v for k, v in fields.items() if k in CUSTOMER_EDITABLE}))
             if self._validate_hooks:
                 self.uow.validate("crm_validate_customer", customer=customer, changes=None)
         except ValidationError as error:
@@ -320,10 +342,10 @@ class CustomerImport:
             raise _RowError(column if reason else "", reason or error.errors[0]) from None
         return customer
 
-    def _read_consents(self, line: int, columns: dict[int, str], cells: list[str]) -> None:
+    def _read_consents(self, line: int, columns: list[tuple[int, str]], cells: list[str]) -> None:
         found = []
-        for index, target in columns.items():
-            if target.startswith("consent.") and index < len(cells):
+        for index, target in columns:
+            if index < len(cells):
                 try:
                     granted = consent_value(cells[index])
                 except ValueError as error:
@@ -356,13 +378,6 @@ class CustomerImport:
     def _identities(self, customer: Customer) -> list[str]:
         return [*([f"code:{customer.code}"] if customer.code else []), *(f"phone:{p}" for p in customer.phones),
                 *(f"email:{e}" for e in customer.emails)]
-
-    def _claimed_in_file(self, customer: Customer) -> int | None:
-        return next((self._seen[key] for key in self._identities(customer) if key in self._seen), None)
-
-    def _claim(self, customer: Customer, line: int) -> None:
-        for key in self._identities(customer):
-            self._seen.setdefault(key, line)
 
     def _stored(self, batch: list[Customer]) -> dict[str, int]:
         """Identities (``code:…``, ``phone:…``, ``email:…``) of the batch that
@@ -417,42 +432,105 @@ class CustomerImport:
     # the bulk path
 
     def _insert(self, batch: list[tuple[int, Customer]], result: ImportResult) -> None:
+        """New customers in bulk: ids drawn first, so each row goes in once
+        with its generated code; then the search index, the lookup tables and
+        the audit trail, one ``executemany`` each."""
         if not batch:
             return
-        now = self.uow.now
-        rows = []
-        for _line, customer in batch:
-            row = to_row(customer, customers.c)
-            del row["id"]
-            row.update(created_at=now, updated_at=now, search_text=search_tokens(customer.name),
-                       name_key=name_key(customer.name, customer.kind))
-            rows.append(row)
-        ids = insert_with_ids(self.uow, customers, rows)
-        phones, emails, tags, audits = [], [], [], []
-        actor = self.uow.actor
-        origin = {"file": result.file}
-        for customer_id, (line, customer) in zip(ids, batch):
-            customer.id = customer_id
-            phones += [{"number": n, "customer_id": customer_id, "contact_id": None} for n in customer.phones]
-            emails += [{"email": e, "customer_id": customer_id, "contact_id": None} for e in customer.emails]
-            tags += [{"tag": t, "customer_id": customer_id} for t in customer.tags]
-            audits.append({"at": now, "actor_id": actor.id, "actor": actor.username, "entity": "customer",
-                           "entity_id": str(customer_id), "action": "import", "changes": origin})
-        index_names(self.uow.connection, [(customer_id, None, row["search_text"]) for customer_id, row in zip(ids, rows)])
-        for table, values in ((customer_phones, phones), (customer_emails, emails), (customer_tags, tags), (audit_log, audits)):
-            bulk_insert(self.uow.connection, table, values)
-        self.uow.execute(update(customers).where(customers.c.id.in_(ids), customers.c.code.is_(None))
-                         .values(code=generated_code(self.uow.connection.dialect.name)))
+        uow = self.uow
+        now = uow.now
+        ids = allocate_ids(uow, customers, len(batch))
+        codes = self._codes(ids, [customer for _, customer in batch])
+        if not self._row_columns:
+            self._row_columns = tuple(name for name in to_row(batch[0][1], customers.c) if name not in _NAME_COLUMNS)
+        row_values = itemgetter(*self._row_columns)
+        named = self._name_columns
+        rows, phones, emails, tags, audits = [], [], [], [], []
+        actor_id, actor_name, origin = uow.actor.id, uow.actor.username, {"file": result.file}
+        for customer_id, code, (_line, customer) in zip(ids, codes, batch):
+            values = customer.__dict__  # set directly: these are the core's own values, not input to convert
+            values["id"], values["code"], values["created_at"], values["updated_at"] = customer_id, code, now, now
+            key = (customer.name, customer.kind)
+            columns = named.get(key)
+            if columns is None:
+                columns = named[key] = (search_tokens(customer.name), name_key(customer.name, customer.kind))
+            rows.append(row_values(values) + columns)
+            phones += [(number, customer_id, None) for number in customer.phones]
+            emails += [(email, customer_id, None) for email in customer.emails]
+            tags += [(tag, customer_id) for tag in customer.tags]
+            audits.append((now, actor_id, actor_name, "customer", str(customer_id), "import", origin))
+        connection = uow.connection
+        insert_tuples(connection, customers, (*self._row_columns, *_NAME_COLUMNS), rows)
+        index_names(connection, [(customer_id, None, row[-2]) for customer_id, row in zip(ids, rows)])
+        insert_tuples(connection, customer_phones, ("number", "customer_id", "contact_id"), phones)
+        insert_tuples(connection, customer_emails, ("email", "customer_id", "contact_id"), emails)
+        insert_tuples(connection, customer_tags, ("tag", "customer_id"), tags)
+        insert_tuples(connection, audit_log, ("at", "actor_id", "actor", "entity", "entity_id", "action", "changes"), audits)
         result.created += len(ids)
         self._write_consents([(customer_id, line) for customer_id, (line, _) in zip(ids, batch)])
-        self.uow.fire("crm_customers_imported", ("import", ids[0]), customer_ids=list(ids))
+        uow.fire("crm_customers_imported", ("import", ids[0]), customer_ids=list(ids))
+
+    def _codes(self, ids: list[int], batch: list[Customer]) -> list[str]:
+        """Each row's code: its own, or one generated from its id as the
+        service generates it, skipping codes that stored customers or other
+        rows of the batch already have (one query for the batch)."""
+        first = {customer_id: generated_code(customer_id) for customer_id, c in zip(ids, batch) if not c.code}
+        taken = {c.code for c in batch if c.code}
+        # codes of one length sort as their ids do: one index range per
+        # length finds every stored code the batch could clash with (and
+        # maybe a few more, which are taken all the same)
+        by_length: dict[int, list[str]] = {}
+        for code in first.values():
+            by_length.setdefault(len(code), []).append(code)
+        for same in by_length.values():
+            taken.update(self.uow.execute(select(customers.c.code).where(customers.c.code.between(min(same), max(same)))).scalars())
+        codes = []
+        for customer_id, customer in zip(ids, batch):
+            if customer.code:
+                codes.append(customer.code)
+                continue
+            code = first[customer_id]
+            if code in taken:  # rare: suffixed codes were not in the batch's query, so ask the service too
+                code = free_generated_code(customer_id, lambda candidate: candidate in taken or
+                                           self.uow.customers.code_taken(candidate) is not None, attempt=1)
+            taken.add(code)
+            codes.append(code)
+        return codes
 
 
-def generated_code(dialect: str) -> Any:
-    """SQL for ``C`` + the id padded to six digits (as the service makes it)."""
-    padded = func.printf("%06d", customers.c.id) if dialect == "sqlite" else case(
-        (customers.c.id < 1_000_000, func.lpad(cast(customers.c.id, String), 6, "0")), else_=cast(customers.c.id, String))
-    return literal("C") + padded
+#: How a column's value is kept on the row's fields: lists collect several
+#: columns (手机 and 电话 both add phones); the rest are single values.
+_KEEP = {"phones": "list", "emails": "list"}
+#: Columns computed from the name, after the customer's own in an insert row.
+_NAME_COLUMNS = ("search_text", "name_key")
+
+
+_paused = 0
+_paused_lock = threading.Lock()
+
+
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector during an import. A large
+    import allocates millions of short-lived containers, and each triggers
+    collections that walk every long-lived object of the process (pinyin
+    tables, SQLAlchemy metadata): about a third of the import's time. Rows
+    make no reference cycles; what others make is collected when the last
+    concurrent import ends and collection resumes."""
+    global _paused
+    with _paused_lock:
+        ours = _paused > 0 or gc.isenabled()  # else someone else turned it off: leave it so
+        if ours:
+            _paused += 1
+            gc.disable()
+    try:
+        yield
+    finally:
+        if ours:
+            with _paused_lock:
+                _paused -= 1
+                if _paused == 0:
+                    gc.enable()
 
 
 class _RowError(Exception):

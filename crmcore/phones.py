@@ -21,9 +21,16 @@ _MAINLAND_MOBILE = re.compile(r"(?:\+?86|0086)?(1[3-9]\d{9})")
 
 def normalise_phone(raw: str, *, field: str = "phones") -> str:
     """Return the canonical spelling of ``raw`` or raise ValidationError."""
-    text = str(raw).translate(_FULL_WIDTH).strip()
-    compact = _SEPARATORS.sub("", text)
-    match = _MAINLAND_MOBILE.fullmatch(compact)
+    text = str(raw)
+    if not text.isascii():  # every character _FULL_WIDTH maps is outside ASCII
+        text = text.translate(_FULL_WIDTH)
+    text = text.strip()
+    # spaces and dashes are nearly all the separators people type; when
+    # removing only those gives a mobile number, removing every separator
+    # gives the same digits, so the regex substitution can wait
+    match = _MAINLAND_MOBILE.fullmatch(text.replace(" ", "").replace("-", ""))
+    if match is None:
+        match = _MAINLAND_MOBILE.fullmatch(_SEPARATORS.sub("", text))
     if match:
         return match.group(1)
     return _slow_path(text, field)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from sqlalchemy import Select, and_, bindparam, delete, false, insert, or_, select, update
 
@@ -182,16 +182,16 @@ class CustomerService:
         return customer
 
     def _check_code_free(self, code: str) -> None:
-        taken = self.uow.execute(select(customers.c.id).where(customers.c.code == code)).first()
-        if taken:
-            raise ValidationError.field("code", f"{code!r} is already the code of customer {taken[0]}")
+        taken = self.code_taken(code)
+        if taken is not None:
+            raise ValidationError.field("code", f"{code!r} is already the code of customer {taken}")
+
+    def code_taken(self, code: str) -> int | None:
+        """The id of the customer with this code, if any (cancelled ones too)."""
+        return self.uow.execute(select(customers.c.id).where(customers.c.code == code)).scalar()
 
     def _generate_code(self, customer_id: int) -> str:
-        code, suffix = f"{CODE_PREFIX}{customer_id:06d}", 0
-        while self.uow.execute(select(customers.c.id).where(customers.c.code == code)).first():
-            suffix += 1
-            code = f"{CODE_PREFIX}{customer_id:06d}-{suffix}"
-        return code
+        return free_generated_code(customer_id, lambda code: self.code_taken(code) is not None)
 
     def _write_lookups(self, customer: Customer) -> None:
         """Keep the exact-match tables in step with the customer's lists."""
@@ -330,6 +330,21 @@ class CustomerService:
             return query.where(customers.c.owner_id == actor.id)
         subtree = self.uow.departments.subtree(actor.department_id)
         return query.where(or_(customers.c.department_id.in_(subtree), and_(customers.c.owner_id == actor.id)))
+
+
+def generated_code(customer_id: int, attempt: int = 0) -> str:
+    """The code a customer created without one gets: ``C`` + its id padded
+    to six digits; ``-1``, ``-2`` … appended on further attempts, for when a
+    customer was given that code explicitly."""
+    base = f"{CODE_PREFIX}{customer_id:06d}"
+    return f"{base}-{attempt}" if attempt else base
+
+
+def free_generated_code(customer_id: int, taken: Callable[[str], bool], attempt: int = 0) -> str:
+    """The first generated code from ``attempt`` on that is not ``taken``."""
+    while taken(code := generated_code(customer_id, attempt)):
+        attempt += 1
+    return code
 
 
 def _refuse_unknown(fields: dict[str, Any]) -> None:

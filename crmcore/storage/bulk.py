@@ -5,55 +5,101 @@ processing parameters row by row."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from operator import itemgetter
+from typing import Any, Callable, Sequence
 
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import Connection, Table, func, insert, literal, select
 
 
 def bulk_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table``."""
     if not rows:
         return
-    dialect = connection.dialect
     names = list(rows[0])
+    values = itemgetter(*names)
+    insert_tuples(connection, table, names, [values(row) for row in rows] if len(names) > 1 else [(row[names[0]],) for row in rows])
+
+
+def insert_tuples(connection: Connection, table: Table, names: Sequence[str], rows: list[Sequence[Any]]) -> None:
+    """Insert ``rows`` (sequences of values for the columns ``names``, in
+    that order) into ``table``: the bulk path without a dict per row."""
+    if not rows:
+        return
+    dialect = connection.dialect
     processors: list[Callable[[Any], Any] | None] = [
         table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
     ]
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     quote = dialect.identifier_preparer.quote
     sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES ({', '.join([marker] * len(names))})"
-    connection.exec_driver_sql(sql, [tuple(values) for values in _processed(rows, names, processors)])
+    connection.exec_driver_sql(sql, _processed(rows, processors))
 
 
-def _processed(rows: list[dict[str, Any]], names: list[str], processors: list[Callable[[Any], Any] | None]) -> Any:
-    """Each row's values through its column's processor. Bulk rows repeat
-    values (one timestamp, empty lists, flags), so a column reuses its last
-    result when its value equals the last one."""
-    last_raw: list[Any] = [object()] * len(names)
-    last_done: list[Any] = [None] * len(names)
-    columns = list(enumerate(zip(names, processors)))
-    for row in rows:
-        values = []
-        for index, (name, process) in columns:
-            value = row[name]
-            if process is None or value is None:
-                values.append(value)
-            elif value is last_raw[index] or (type(value) is type(last_raw[index]) and value == last_raw[index]):
-                values.append(last_done[index])
-            else:
-                last_raw[index], last_done[index] = value, process(value)
-                values.append(last_done[index])
-        yield values
+def _processed(rows: list[Sequence[Any]], processors: list[Callable[[Any], Any] | None]) -> list[tuple[Any, ...]]:
+    """The rows with each value through its column's processor, column by
+    column: columns without a processor (most of them) are not touched per
+    value at all."""
+    if all(process is None for process in processors):
+        return [tuple(row) for row in rows]
+    columns = list(zip(*rows))
+    for index, process in enumerate(processors):
+        if process is not None:
+            columns[index] = _column(columns[index], process)
+    return list(zip(*columns))
+
+
+def _column(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
+    """One column's values processed. Bulk rows repeat values (one
+    timestamp, flags), so a value equal to the previous one reuses its
+    result; empty lists and dicts (JSON columns, often empty, not always in
+    a row) are processed once per column."""
+    done: list[Any] = []
+    append = done.append
+    last_raw: Any = object()
+    last_done: Any = None
+    empty: dict[type, Any] = {}
+    for value in values:
+        if value is None:
+            append(None)
+        elif value is last_raw or (type(value) is type(last_raw) and value == last_raw):
+            append(last_done)
+        elif not value and type(value) in _CONTAINERS:
+            kind = type(value)
+            if kind not in empty:
+                empty[kind] = process(value)
+            append(empty[kind])
+        else:
+            last_raw, last_done = value, process(value)
+            append(last_done)
+    return done
+
+
+#: Types whose empty values all process alike (unlike 0 and Decimal("0.00")).
+_CONTAINERS = frozenset((list, dict, tuple))
+
+
+def allocate_ids(uow: Any, table: Table, count: int) -> list[int]:
+    """``count`` new ids for ``table``, in increasing order, before inserting:
+    rows can then carry values derived from their id (a generated code) in
+    the one insert. SQLite continues after the highest id (one writer holds
+    its lock, and a clash fails the whole transaction); PostgreSQL draws
+    them from the table's sequence."""
+    if count <= 0:
+        return []
+    if uow.connection.dialect.name == "sqlite":
+        start = uow.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one() + 1
+        return list(range(start, start + count))
+    sequence = func.pg_get_serial_sequence(literal(table.name), literal("id"))
+    draws = select(func.nextval(sequence)).select_from(func.generate_series(1, count))
+    return sorted(uow.execute(draws).scalars())
 
 
 def insert_with_ids(uow: Any, table: Table, rows: list[dict[str, Any]]) -> list[int]:
     """Insert rows in bulk and return their ids in order. SQLite cannot
     order ``RETURNING`` of a multi-row insert, so ids are given explicitly
-    (one writer holds SQLite's lock, and a clash fails the whole import);
-    PostgreSQL uses ``RETURNING``."""
+    (see :func:`allocate_ids`); PostgreSQL uses ``RETURNING``."""
     if uow.connection.dialect.name == "sqlite":
-        start = uow.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one() + 1
-        ids = list(range(start, start + len(rows)))
+        ids = allocate_ids(uow, table, len(rows))
         for row, row_id in zip(rows, ids):
             row["id"] = row_id
         bulk_insert(uow.connection, table, rows)
