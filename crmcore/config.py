@@ -13,6 +13,9 @@ CRM_TIMEZONE           display zone (default Asia/Shanghai)
 CRM_OUTBOX_DIR         where the development file channels write
 CRM_SMTP_URL           ``smtp://user:pass@host:587``: real e-mail delivery
 CRM_SMTP_SENDER        From address of e-mails (default crm@localhost)
+CRM_SECURE_COOKIES     ``1``: session cookies only over HTTPS even when the
+                       server sees plain HTTP (behind a TLS proxy that does
+                       not send X-Forwarded-Proto)
 =====================  ===============================================
 """
 
@@ -45,6 +48,7 @@ class Config:
     outbox_dir: str = "outbox"
     smtp_url: str | None = None
     smtp_sender: str = "crm@localhost"
+    secure_cookies: bool = False
     extra: dict = field(factory=dict)
 
     @classmethod
@@ -78,4 +82,5 @@ class Config:
         config.outbox_dir = env.get("CRM_OUTBOX_DIR", config.outbox_dir)
         config.smtp_url = env.get("CRM_SMTP_URL", data.get("smtp_url"))
         config.smtp_sender = env.get("CRM_SMTP_SENDER", data.get("smtp_sender", config.smtp_sender))
+        config.secure_cookies = env.get("CRM_SECURE_COOKIES", "") not in ("", "0") or bool(data.get("secure_cookies"))
         return config

@@ -520,6 +520,77 @@ def crm_register_events(register: Callable[..., None]) -> None:
 
 
 # ---------------------------------------------------------------------------
+# The web interface
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def crm_register_pages(register: Callable[..., None]) -> None:
+    """Called when ``crm serve`` builds the application, for the plugin's
+    web pages.
+
+    ``register(handler)`` takes a Litestar route handler, controller or
+    router; it is mounted under ``/<plugin>/`` next to the core's pages and
+    served only to logged-in users of departments where the plugin is
+    enabled (others get 404). Handlers open the page's unit of work with
+    ``crmcore.web.web_uow(request, form)`` and answer with
+    ``crmcore.web.page(...)`` or ``crmcore.web.redirect(...)``; templates
+    come from ``crm_register_templates`` as ``"<plugin>/<file>"``.
+
+    Example::
+
+        from crmcore import web
+
+        @web.get("/cards")
+        def cards(request):
+            with web.web_uow(request) as uow:
+                return web.page(request, uow, "membership/web/cards.html",
+                                cards=uow.service("membership").cards())
+
+        @hookimpl
+        def crm_register_pages(register):
+            register(cards)                        # served at /membership/cards
+    """
+
+
+@hookspec
+def crm_register_navigation(register: Callable[..., None]) -> None:
+    """Called when ``crm serve`` starts, for the plugin's sidebar entries.
+
+    ``register(path, label, *, permission=None, order=100, section=None)``:
+    ``label`` is an English message id translated through the plugin's
+    catalogue; the entry shows only to users holding ``permission`` (any of a
+    tuple) in departments where the plugin is enabled. ``order`` sorts the
+    sidebar (the core uses 0–25 and 900).
+
+    Example::
+
+        @hookimpl
+        def crm_register_navigation(register):
+            register("/membership/applications", "Member applications",
+                     permission="membership.view", order=200)
+    """
+
+
+@hookspec
+def crm_register_translations(register: Callable[..., None]) -> None:
+    """Called when ``crm serve`` starts, for the plugin's message
+    catalogues.
+
+    ``register(directory)`` names a directory laid out as gettext's
+    ``<locale>/LC_MESSAGES/<domain>.po`` (Babel ``.po`` sources; no compile
+    step). Message ids are English; the core ships ``zh_CN``. Messages of all
+    catalogues are merged, so prefer ids specific to the plugin's pages.
+
+    Example::
+
+        @hookimpl
+        def crm_register_translations(register):
+            register(Path(__file__).parent / "locale")
+    """
+
+
+# ---------------------------------------------------------------------------
 # Presentation and demo data
 # ---------------------------------------------------------------------------
 
@@ -530,7 +601,10 @@ def crm_customer_panel(uow: UnitOfWork, customer: Customer) -> Panel | None:
     plugin's summary of one customer.
 
     :returns: a :class:`crmcore.Panel` (``name``, ``title``, ``data`` for JSON,
-        ``lines`` for text), or ``None`` when the plugin has nothing to say.
+        ``lines`` for text, ``template`` for the web page's customer detail:
+        a ``"<plugin>/…"`` template rendered with ``panel`` and ``customer``;
+        without one the page shows ``data`` as a table), or ``None`` when the
+        plugin has nothing to say.
 
     Example::
 

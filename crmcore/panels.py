@@ -10,12 +10,14 @@ from attrs import define, field
 @define
 class Panel:
     """``name`` keys the panel in JSON; ``lines`` is its plain-text form
-    (derived from ``data`` when not given)."""
+    (derived from ``data`` when not given); ``template`` renders it on the
+    web customer page (``"<plugin>/…"``, given ``panel`` and ``customer``)."""
 
     name: str
     title: str
     data: dict[str, Any] = field(factory=dict)
     lines: list[str] | None = None
+    template: str | None = None
 
     def text_lines(self) -> list[str]:
         if self.lines is not None:

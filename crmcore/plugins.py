@@ -56,6 +56,10 @@ class Registrations:
     templates: list[tuple[str, Path]] = field(factory=list)
     outbox_channels: dict[str, tuple[str, Callable[..., Any]]] = field(factory=dict)
     routes: list[tuple[str, Any]] = field(factory=list)
+    pages: list[tuple[str, Any]] = field(factory=list)
+    #: (plugin, keyword arguments of :class:`crmcore.web.site.NavEntry`)
+    navigation: list[tuple[str, dict[str, Any]]] = field(factory=list)
+    translations: list[tuple[str, Path]] = field(factory=list)
     events: dict[str, tuple[str, str]] = field(factory=dict)
     #: name → (plugin, description, apply(uow, now, dry_run) -> int)
     retention_rules: dict[str, tuple[str, str, Callable[..., int]]] = field(factory=dict)
@@ -272,6 +276,17 @@ class PluginRegistry:
             return register
 
         each("crm_register_routes", lambda plugin: lambda handler: found.routes.append((plugin, handler)))
+        each("crm_register_pages", lambda plugin: lambda handler: found.pages.append((plugin, handler)))
+        each("crm_register_translations", lambda plugin: lambda path: found.translations.append((plugin, Path(path))))
+
+        def navigation(plugin: str):
+            def register(path: str, label: str, *, permission: str | tuple[str, ...] | None = None, order: int = 100,
+                         section: str | None = None) -> None:
+                found.navigation.append((plugin, {"path": path, "label": label, "permission": permission, "order": order,
+                                                  "section": section}))
+            return register
+
+        each("crm_register_navigation", navigation)
         each("crm_register_events", event)
         return found
 

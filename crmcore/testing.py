@@ -22,6 +22,17 @@ environment with crmcore installed has these fixtures:
 ``api_client``
     ``api_client("alice", "membership:read", prefix="/api/v1/membership")``: an
     httpx client with a Bearer token, against a real server for the test's CRM.
+``web``
+    A real server (uvicorn on a free port) for the test's CRM: ``web.url``;
+    ``web.user("alice", permissions=[...], department=..., password=...)``
+    makes a user who can log in.
+``browser_page``
+    A Playwright page in headless Chromium (Debian's ``chromium``, no
+    download), 1366×768, Chinese; ``web.login(browser_page, "alice")`` logs
+    in; ``screenshot(browser_page, "name")`` saves a PNG under
+    ``$CRM_TEST_ARTIFACTS/screenshots`` (default ``test-artifacts``). Tests
+    using it are skipped when no Chromium is found, unless
+    ``CRM_REQUIRE_BROWSER=1`` (CI), where that is an error.
 ``make``
     Factories: ``make.customer(**fields)``, ``make.contact(customer_id, ...)``,
     ``make.activity(customer_id, ...)``.
@@ -35,6 +46,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -207,17 +219,26 @@ def register_plugin(crm: "CRM") -> Iterator[Callable[..., Any]]:
 def as_user(crm: "CRM") -> Callable[..., str]:
     """Create a user acting with the given permissions; returns the username."""
 
-    def make_user(username: str, *, permissions: list[str] | tuple[str, ...] = ("customers.view", "customers.edit"),
-                  department: str | None = None, parent: str | None = None) -> str:
-        with crm.unit_of_work() as uow:
-            if department and uow.departments.find(department) is None:
-                uow.departments.add(department, parent=parent)
-            role = f"role_{username}"
-            uow.roles.add(role, permissions)
-            uow.users.add(username, department=department, roles_=[role])
-        return username
+    return lambda username, **options: make_user(crm, username, **options)
 
-    return make_user
+
+def make_user(crm: "CRM", username: str, *, permissions: list[str] | tuple[str, ...] = ("customers.view", "customers.edit"),
+              department: str | None = None, parent: str | None = None, password: str | None = None,
+              locale: str | None = None) -> str:
+    """A user with a role of their own holding ``permissions``."""
+    with crm.unit_of_work() as uow:
+        if department and uow.departments.find(department) is None:
+            uow.departments.add(department, parent=parent)
+        role = f"role_{username}"
+        uow.roles.add(role, permissions)
+        uow.users.add(username, department=department, roles_=[role])
+        if password is not None:
+            from crmcore.tokens import PasswordService
+
+            PasswordService(uow).set(username, password)
+        if locale is not None:
+            uow.users.set_locale(username, locale)
+    return username
 
 
 class CLIResult:
@@ -339,6 +360,107 @@ def api_client(crm: "CRM") -> Iterator[APIClients]:
     clients = APIClients(crm)
     yield clients
     clients.close()
+
+
+DEFAULT_TEST_PASSWORD = "Test-Passw0rd"
+
+
+class WebServer:
+    """The test's CRM served for browsers; starts on first use."""
+
+    def __init__(self, crm: "CRM"):
+        self.crm = crm
+        self._server: LiveServer | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            from crmcore.api import create_app
+
+            self._server = LiveServer(create_app(self.crm)).start()
+        return self._server.url
+
+    def user(self, username: str, *, permissions: list[str] | tuple[str, ...] = ("customers.view", "customers.edit"),
+             department: str | None = None, parent: str | None = None, password: str = DEFAULT_TEST_PASSWORD,
+             locale: str | None = None) -> str:
+        return make_user(self.crm, username, permissions=permissions, department=department, parent=parent,
+                         password=password, locale=locale)
+
+    def admin(self, password: str = DEFAULT_TEST_PASSWORD) -> str:
+        """The built-in administrator, with a password."""
+        from crmcore.access import ADMIN_USER
+        from crmcore.tokens import PasswordService
+
+        with self.crm.unit_of_work() as uow:
+            PasswordService(uow).set(ADMIN_USER, password)
+        return ADMIN_USER
+
+    def login(self, page: Any, username: str, password: str = DEFAULT_TEST_PASSWORD) -> None:
+        """Log ``page`` in through the login form; lands on the dashboard."""
+        page.goto(self.url + "/login")
+        page.get_by_label(_LOGIN_LABELS["username"]).fill(username)
+        page.get_by_label(_LOGIN_LABELS["password"]).fill(password)
+        page.locator("form[action='/login'] button[type=submit]").click()
+        page.wait_for_url(lambda url: "/login" not in url)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+
+
+_LOGIN_LABELS = {"username": re.compile("Username|用户名"), "password": re.compile("Password|密码")}
+
+
+@pytest.fixture
+def web(crm: "CRM") -> Iterator[WebServer]:
+    server = WebServer(crm)
+    yield server
+    server.stop()
+
+
+def find_chromium() -> str | None:
+    """Debian's chromium, or what ``CRM_CHROMIUM`` names."""
+    for candidate in (os.environ.get("CRM_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
+                      "/usr/bin/chromium"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the whole run."""
+    executable = find_chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        executable = None
+    if executable is None:
+        if os.environ.get("CRM_REQUIRE_BROWSER", "") not in ("", "0"):
+            pytest.fail("CRM_REQUIRE_BROWSER is set but no Chromium (or playwright) was found")
+        pytest.skip("no Chromium found (apt install chromium; pip install playwright)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Any, web: WebServer) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", base_url=web.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save the page as ``<artifacts>/screenshots/<name>.png``."""
+    directory = Path(os.environ.get("CRM_TEST_ARTIFACTS", "test-artifacts")) / "screenshots"
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{name}.png"
+    page.screenshot(path=str(target), full_page=True)
+    return target
 
 
 class Factories:

@@ -130,6 +130,7 @@ def plugin_routers(crm: "CRM") -> list[Router]:
 def create_app(crm: "CRM", *, debug: bool = False) -> Litestar:
     """The ASGI application serving ``crm``."""
     from crmcore.api.resources import core_router
+    from crmcore.web.app import web_routers
 
     core = Router(path=API_PREFIX, route_handlers=[core_router()], opt={})
     openapi = OpenAPIConfig(
@@ -157,7 +158,7 @@ def create_app(crm: "CRM", *, debug: bool = False) -> Litestar:
 
     state = State({"crm": crm, "crm_sqlite_lock": threading.Lock() if crm.engine.dialect.name == "sqlite" else None})
     app = Litestar(
-        route_handlers=[ping, healthz, metrics, core, *plugin_routers(crm)],
+        route_handlers=[ping, healthz, metrics, core, *plugin_routers(crm), *web_routers(crm)],
         exception_handlers={Replay: _replay, Exception: handle},
         middleware=[metrics_middleware, DefineMiddleware(IdempotencyMiddleware, crm=crm, app_state=state)],
         openapi_config=openapi,

@@ -226,12 +226,20 @@ _add_password_command()
 @click.option("--email", help="Where the CRM sends the user's notices.")
 @click.option("--department")
 @click.option("--role", "roles", multiple=True, help="Role name; repeat for several.")
+@click.option("--password", help="Lets the user log in to the web interface and the API (or later: crm user password).")
+@click.option("--locale", type=click.Choice(["zh_CN", "en"]), help="The web interface's language (default: the browser's).")
 @pass_state
 def user_add(state: CLIState, username: str, display_name: str | None, email: str | None, department: str | None,
-             roles: tuple[str, ...]) -> None:
+             roles: tuple[str, ...], password: str | None, locale: str | None) -> None:
     """Add a user."""
+    from crmcore.tokens import PasswordService
+
     with state.uow() as uow:
         added = uow.users.add(username, display_name=display_name, department=department, roles_=roles, email=email)
+        if password is not None:
+            PasswordService(uow).set(added.username, password)
+        if locale is not None:
+            uow.users.set_locale(added.username, locale)
         row = _user_row(added, uow)
     state.emit(row, text=f"added user {added.username}")
 

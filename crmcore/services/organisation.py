@@ -199,6 +199,21 @@ class UserService:
         self._found.clear()
         return self.get(user_id)
 
+    def set_locale(self, key: str | int, locale: str | None) -> None:
+        """The language the web interface speaks to the user (``None``: the browser's)."""
+        from crmcore.web.i18n import LOCALES
+
+        user = self.get(key)
+        if self.uow.actor.id != user.id:
+            self.uow.require("users.manage")
+        if locale is not None and locale not in LOCALES:
+            raise ValidationError.field("locale", f"must be one of {', '.join(LOCALES)}")
+        self.uow.execute(update(users).where(users.c.id == user.id).values(locale=locale))
+        self.uow.audit.record("user", user.username, "set_locale", {"locale": locale})
+
+    def locale(self, key: str | int) -> str | None:
+        return self.uow.execute(select(users.c.locale).where(users.c.id == self.get(key).id)).scalar()
+
     def list(self, *, include_inactive: bool = False) -> list[User]:
         query = select(users.c.id).order_by(users.c.id)
         if not include_inactive:

@@ -64,6 +64,7 @@ users = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("password_hash", String(200)),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("locale", String(10)),  # the web interface's language; unset: the browser's
 )
 
 user_roles = Table(

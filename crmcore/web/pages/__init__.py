@@ -1,0 +1,11 @@
+"""The core's pages, one module per area."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def core_pages() -> list[Any]:
+    from crmcore.web.pages import auth, customers, dashboard
+
+    return [*auth.HANDLERS, *dashboard.HANDLERS, *customers.HANDLERS]
