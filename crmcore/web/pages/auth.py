@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
+from litestar.params import FromQuery
 
 from crmcore.tokens import AuthenticationFailed, PasswordService
 from crmcore.web.i18n import LOCALES, negotiate
@@ -47,7 +48,7 @@ def _login_csrf_ok(request: Request, data: Form) -> bool:
 
 
 @get("/login", name="login")
-def login_form(request: Request, next: str | None = None) -> Response[str]:
+def login_form(request: Request, next: FromQuery[str | None] = None) -> Response[str]:
     return _login_page(request, next=_safe_next(next), username="", failed="")
 
 

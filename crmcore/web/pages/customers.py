@@ -8,7 +8,7 @@ import re
 from typing import Annotated, Any
 
 from litestar import Request, Response
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from crmcore.domain.customers import CONTACT_DETAIL_FIELDS, GENDERS, KINDS
 from crmcore.presenting import can_see_contact_details, contact_view, customer_panels, customer_view
@@ -29,8 +29,9 @@ def _listed(text: str) -> list[str]:
 
 
 @get("/customers", name="customers")
-def customer_list(request: Request, q: str = "", level: str = "", status: str = "", stage: str = "", tag: str = "",
-                  sort: str = "id", page_number: Annotated[int, Parameter(query="page", ge=1)] = 1) -> Response[str]:
+def customer_list(request: Request, q: FromQuery[str] = "", level: FromQuery[str] = "", status: FromQuery[str] = "",
+                  stage: FromQuery[str] = "", tag: FromQuery[str] = "", sort: FromQuery[str] = "id",
+                  page_number: Annotated[int, QueryParameter(name="page", ge=1)] = 1) -> Response[str]:
     locale = request_locale(request)
     with web_uow(request) as uow:
         filters = {name: value for name, value in (("level", level), ("status", status), ("stage", stage), ("tag", tag)) if value}
@@ -68,7 +69,7 @@ def _masked_entry(entry: Any) -> Any:
 
 
 @get("/customers/{customer_id:int}", name="customer")
-def customer_detail(request: Request, customer_id: int) -> Response[str]:
+def customer_detail(request: Request, customer_id: FromPath[int]) -> Response[str]:
     with web_uow(request) as uow:
         return _customer_page(request, uow, customer_id, activity_form={}, activity_errors={})
 
@@ -160,7 +161,7 @@ def customer_create(request: Request, data: Form) -> Response[str]:
 
 
 @get("/customers/{customer_id:int}/edit", name="customer_edit")
-def customer_edit(request: Request, customer_id: int) -> Response[str]:
+def customer_edit(request: Request, customer_id: FromPath[int]) -> Response[str]:
     with web_uow(request) as uow:
         uow.require("customers.edit")
         customer = uow.customers.get(customer_id)
@@ -168,7 +169,7 @@ def customer_edit(request: Request, customer_id: int) -> Response[str]:
 
 
 @post("/customers/{customer_id:int}/edit")
-def customer_update(request: Request, customer_id: int, data: Form) -> Response[str]:
+def customer_update(request: Request, customer_id: FromPath[int], data: Form) -> Response[str]:
     _ = translator(request)
     with web_uow(request, data) as uow:
         uow.require("customers.edit")
@@ -188,7 +189,7 @@ def customer_update(request: Request, customer_id: int, data: Form) -> Response[
 
 
 @post("/customers/{customer_id:int}/activities")
-def activity_log(request: Request, customer_id: int, data: Form) -> Response[str]:
+def activity_log(request: Request, customer_id: FromPath[int], data: Form) -> Response[str]:
     """Log a call, visit, note, task… on the customer's timeline."""
     _ = translator(request)
     with web_uow(request, data) as uow:
