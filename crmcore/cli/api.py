@@ -21,8 +21,14 @@ from crmcore.cli.context import CLIState, pass_state
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 @pass_state
 def serve(state: CLIState, host: str, port: int, workers: int, log_level: str, access_log: bool) -> None:
-    """Serve the REST API (/api/v1/…, OpenAPI at /api/schema) with uvicorn."""
+    """Serve the staff's web interface (http://HOST:PORT/, log in with a
+    user's password: crm user add … --password, or crm user password) and the
+    REST API (/api/v1/…, OpenAPI at /api/schema) with uvicorn."""
     import uvicorn
+
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+    click.echo(f"crm: web interface at http://{shown}:{port}/ · API at http://{shown}:{port}/api/v1 "
+               f"(OpenAPI: /api/schema/swagger)", err=True)
 
     if state.db:
         os.environ["CRM_DATABASE_URL"] = state.db  # every worker process opens the same database
