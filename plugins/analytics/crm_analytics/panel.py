@@ -1,4 +1,5 @@
-"""The customer panel shown by ``crm customer show``."""
+"""The customer panel shown by ``crm customer show`` and, through its
+template, on the web customer page."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import Any
 
 from crmcore import Panel
 
-TITLE = "客户价值分析"
+TITLE = "客户价值分析"  # translated on the web by the plugin's en catalogue
+TEMPLATE = "analytics/web/panel.html"
 
 
 def _plural(n: int, word: str) -> str:
@@ -68,4 +70,4 @@ def customer_panel(uow: Any, customer: Any) -> Panel | None:
     scores = uow.service("analytics").customer_scores(customer.id)
     if not scores:
         return None
-    return Panel("analytics", TITLE, panel_data(scores), lines=panel_lines(scores))
+    return Panel("analytics", TITLE, panel_data(scores), lines=panel_lines(scores), template=TEMPLATE)

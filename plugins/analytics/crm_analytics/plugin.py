@@ -81,6 +81,35 @@ def crm_customer_panel(uow, customer):
     return customer_panel(uow, customer)
 
 
+# -- the web interface: pages under /analytics, their templates and catalogues -------------------
+
+
+@hookimpl
+def crm_register_templates(register):
+    register(HERE / "templates")
+
+
+@hookimpl
+def crm_register_translations(register):
+    register(HERE / "locale")
+
+
+@hookimpl
+def crm_register_pages(register):
+    from crm_analytics.web.pages import HANDLERS
+
+    for handler in HANDLERS:
+        register(handler)
+
+
+@hookimpl
+def crm_register_navigation(register):
+    from crm_analytics.web import NAVIGATION
+
+    entry = dict(NAVIGATION)
+    register(entry.pop("path"), entry.pop("label"), **entry)
+
+
 @hookimpl
 def crm_demo_data(uow, customers):
     """Score the demo's customers so panels, churn lists and segments have data."""

@@ -399,7 +399,8 @@ class AnalyticsService:
         return query.select_from(table.join(customers, customers.c.id == table.c.customer_id)).where(
             customers.c.active.is_(True), table.c.customer_id.in_(scope))
 
-    def clv_list(self, *, limit: int | None = None, above: float | None = None, order: str = "clv") -> list[dict[str, Any]]:
+    def clv_list(self, *, limit: int | None = None, above: float | None = None, order: str = "clv",
+                 offset: int = 0) -> list[dict[str, Any]]:
         """Stored CLV scores of the customers the actor may see, best first
         (``order="churn"``: riskiest first)."""
         self.uow.require("analytics.view")
@@ -413,11 +414,13 @@ class AnalyticsService:
             query = query.order_by(clv_table.c.churn_risk.desc(), clv_table.c.clv.desc(), clv_table.c.customer_id)
         else:
             query = query.order_by(clv_table.c.clv.desc(), clv_table.c.customer_id)
+        query = query.offset(offset)
         if limit:
             query = query.limit(limit)
         return [dict(row) for row in self.uow.execute(query).mappings()]
 
-    def churn_list(self, *, above: float = 0.7, limit: int | None = None, order: str = "value") -> list[dict[str, Any]]:
+    def churn_list(self, *, above: float = 0.7, limit: int | None = None, order: str = "value",
+                   offset: int = 0) -> list[dict[str, Any]]:
         """Customers whose churn risk (1 − P(alive)) exceeds ``above``, for
         retention work: most valuable first (by past spend in the model
         period: repeat purchases × mean spend), or riskiest first."""
@@ -435,6 +438,7 @@ class AnalyticsService:
             query = query.order_by(clv_table.c.churn_risk.desc(), value.desc(), clv_table.c.customer_id)
         else:
             query = query.order_by(value.desc(), clv_table.c.churn_risk.desc(), clv_table.c.customer_id)
+        query = query.offset(offset)
         if limit:
             query = query.limit(limit)
         rows = []
@@ -443,6 +447,40 @@ class AnalyticsService:
             item["value_at_risk"] = round(float(row["repeat_purchases"] * row["expected_spend"]), 2)
             rows.append(item)
         return rows
+
+    def segments(self) -> list[dict[str, Any]]:
+        """Stored RFM scores of the customers the actor may see, per named
+        segment (in the order of ``SEGMENTS``, best first): customers, their
+        share and their spend in the window. Empty before any RFM run."""
+        from sqlalchemy import case, func
+
+        from crm_analytics.scoring import SEGMENTS
+
+        self.uow.require("analytics.view")
+        stale = func.sum(case((rfm_table.c.stale.is_(True), 1), else_=0))
+        query = self._scored(rfm_table, select(rfm_table.c.segment, func.count(), func.sum(rfm_table.c.monetary), stale,
+                                               func.max(rfm_table.c.as_of))).group_by(rfm_table.c.segment)
+        found = {segment: (int(n), float(revenue or 0), int(old or 0), as_of)
+                 for segment, n, revenue, old, as_of in self.uow.execute(query)}
+        total = sum(row[0] for row in found.values())
+        return [{"segment": s, "customers": found[s][0], "share": round(found[s][0] / total, 4),
+                 "revenue": round(found[s][1], 2), "stale": found[s][2], "as_of": found[s][3]} for s in SEGMENTS if s in found]
+
+    def segment_customers(self, segment: str, *, limit: int | None = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """The visible customers of one RFM segment, biggest spenders first."""
+        from crm_analytics.scoring import SEGMENTS
+
+        self.uow.require("analytics.view")
+        if segment not in SEGMENTS:
+            raise ValidationError.field("segment", f"{segment!r} is not an RFM segment ({', '.join(SEGMENTS)})")
+        query = self._scored(rfm_table, select(
+            rfm_table.c.customer_id, customers.c.code, customers.c.name, customers.c.owner_id, rfm_table.c.cell,
+            rfm_table.c.recency_days, rfm_table.c.frequency, rfm_table.c.monetary, rfm_table.c.last_purchase,
+            rfm_table.c.as_of, rfm_table.c.stale)).where(rfm_table.c.segment == segment).order_by(
+            rfm_table.c.monetary.desc(), rfm_table.c.customer_id).offset(offset)
+        if limit:
+            query = query.limit(limit)
+        return [dict(row) for row in self.uow.execute(query).mappings()]
 
     # -- lifecycle --------------------------------------------------------------------------
 
