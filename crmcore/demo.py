@@ -36,6 +36,9 @@ ROLES = {
     "service": ["customers.view", "customers.view_all", "customers.edit"],
     "marketing": ["customers.view", "customers.view_all", "customers.export"],
 }
+#: Every demo user logs in to the web interface with this password (a demo
+#: database only: set real ones with ``crm user password``).
+DEMO_PASSWORD = "crm-demo-2026"
 USERS = [("alice", "艾丽", "上海分公司", "sales"), ("bob", "鲍勃", "北京分公司", "sales"), ("carol", "卡罗", "华东区", "manager"),
          ("dave", "戴维", "客服中心", "service"), ("erin", "艾琳", "市场部", "marketing")]
 
@@ -64,7 +67,9 @@ def make_demo(state: "CLIState", *, reset: bool = False, people: int = 60, seed:
              "  crm --json customer search 张伟",
              "  crm customer search zw              # pinyin initials",
              "  crm --as alice customer list        # a salesperson sees her department only",
-             "  crm plugins list"]
+             "  crm plugins list",
+             f"  crm serve                          # http://localhost:8000/ — log in as admin, carol (manager) or "
+             f"alice (sales), password {DEMO_PASSWORD}"]
     return {"database": url, "customers": len(customers), "lines": lines}
 
 
@@ -93,9 +98,15 @@ def _organisation(uow: "UnitOfWork") -> dict[str, Any]:
         uow.departments.add(name, parent=parent)
     for name, permissions in ROLES.items():
         uow.roles.add(name, permissions)
-    return {username: uow.users.add(username, display_name=display, department=department, roles_=[role],
+    from crmcore.access import ADMIN_USER
+    from crmcore.tokens import PasswordService
+
+    made = {username: uow.users.add(username, display_name=display, department=department, roles_=[role],
                                     email=f"{username}@example.com")
             for username, display, department, role in USERS}
+    for username in (ADMIN_USER, *made):
+        PasswordService(uow).set(username, DEMO_PASSWORD)
+    return made
 
 
 def _customers(uow: "UnitOfWork", rng: random.Random, users: dict[str, Any], people: int) -> list[Any]:
