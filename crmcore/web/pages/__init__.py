@@ -6,6 +6,7 @@ from typing import Any
 
 
 def core_pages() -> list[Any]:
-    from crmcore.web.pages import auth, customers, dashboard
+    from crmcore.web.pages import admin, auth, contacts, customers, dashboard, duplicates, imports
 
-    return [*auth.HANDLERS, *dashboard.HANDLERS, *customers.HANDLERS]
+    return [*auth.HANDLERS, *dashboard.HANDLERS, *customers.HANDLERS, *contacts.HANDLERS, *duplicates.HANDLERS,
+            *imports.HANDLERS, *admin.HANDLERS]
