@@ -38,6 +38,27 @@ def crm_register_templates(register):
 
 
 @hookimpl
+def crm_register_pages(register):
+    from crm_sales.web import handlers
+
+    for handler in handlers():
+        register(handler)
+
+
+@hookimpl
+def crm_register_navigation(register):
+    from crm_sales.web import NAVIGATION, PERMISSIONS
+
+    for path, label, order in NAVIGATION:
+        register(path, label, permission=PERMISSIONS, order=order)
+
+
+@hookimpl
+def crm_register_translations(register):
+    register(HERE / "locale")
+
+
+@hookimpl
 def crm_register_permissions(register):
     register("sales.edit", "Open and change opportunities, quotes and one's own visit plans")
     register("sales.manage", "Configure the pipeline, plan visits for others, and receive stale-opportunity reports")
@@ -140,7 +161,9 @@ def crm_customer_panel(uow, customer):
              f"won {summary['won']} (¥{summary['won_amount']:,})"]
     lines += [f"#{o['id']} {o['name']} · {o['stage_label']} {o['probability']}% · ¥{o['amount']:,} · {o['expected_close'] or '-'}"
               for o in summary["opportunities"]]
-    return Panel("sales", "商机 Opportunities", summary, lines=lines)
+    # the title is shared with `crm customer show`; the web page translates
+    # it through the plugin's catalogues (zh_CN and en)
+    return Panel("sales", "商机 Opportunities", summary, lines=lines, template="sales/web/panel.html")
 
 
 @hookimpl

@@ -74,7 +74,8 @@ class SalesService:
             "won": len(won),
             "won_amount": sum((o.amount for o in won), start=_zero()),
             "opportunities": [
-                {"id": o.id, "name": o.name, "stage": o.stage, "stage_label": stages[o.stage].label, "amount": o.amount,
+                {"id": o.id, "name": o.name, "stage": o.stage, "stage_label": stages[o.stage].label,
+                 "stage_label_en": stages[o.stage].label_en or stages[o.stage].label, "amount": o.amount,
                  "probability": o.probability, "expected_close": o.expected_close}
                 for o in found[:10]
             ],
