@@ -186,3 +186,20 @@ def test_a_live_search_gets_only_the_results_block(web, alice, make):
         response = client.get("/customers", params={"q": "zw"}, headers={"X-CRM-Fragment": "results"})
     assert response.status_code == 200
     assert "张伟" in response.text and "<html" not in response.text
+
+
+def test_a_user_added_on_the_command_line_with_a_password_logs_in_to_the_web(web, cli):
+    cli("department", "add", "上海分公司")
+    cli("role", "add", "sales", "--grant", "customers.view", "--grant", "customers.edit")
+    added = cli("user", "add", "alice", "--role", "sales", "--department", "上海分公司", "--password", "Sh@nghai-2026",
+                "--locale", "en")
+    assert added.exit_code == 0, added
+    with browser(web) as client:
+        assert log_in(client, "alice", "Sh@nghai-2026").status_code == 303
+        assert "Dashboard" in client.get("/").text
+
+
+def test_a_password_too_short_is_refused_when_adding_a_user(cli):
+    result = cli("user", "add", "alice", "--password", "short")
+    assert result.exit_code == 1 and "password" in result.stderr
+    assert all(user["username"] != "alice" for user in cli("user", "list", json=True).json)
