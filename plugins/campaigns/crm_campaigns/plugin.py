@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crmcore import Panel, hookimpl
+from crmcore import hookimpl
 
 HERE = Path(__file__).parent
 
@@ -114,7 +114,9 @@ def crm_customer_panel(uow, customer):
         lines.append(f"opted out of: {', '.join(history['opted_out'])}")
     if history["blacklisted"]:
         lines.append("blacklisted: never messaged by campaigns")
-    return Panel("campaigns", "营销活动 Campaigns", history, lines=lines)
+    from crm_campaigns.web.labels import WebPanel
+
+    return WebPanel("campaigns", "营销活动 Campaigns", history, lines=lines, template="campaigns/web/panel.html")
 
 
 #: Webhook events (``crm webhook events``); payloads carry ids, never contact details.
@@ -130,6 +132,32 @@ EVENTS = {
 def crm_register_events(register):
     for name, description in EVENTS.items():
         register(name, description)
+
+
+@hookimpl
+def crm_register_templates(register):
+    register(HERE / "templates")
+
+
+@hookimpl
+def crm_register_translations(register):
+    register(HERE / "locale")
+
+
+@hookimpl
+def crm_register_pages(register):
+    from crm_campaigns.web import handlers  # Litestar only loads for `crm serve`
+
+    for handler in handlers():
+        register(handler)
+
+
+@hookimpl
+def crm_register_navigation(register):
+    from crmcore.web.i18n import lazy
+
+    register("/campaigns", lazy("Campaigns"), permission="campaigns.view", order=400)
+    register("/campaigns/segments", lazy("Segments"), permission="campaigns.view", order=410)
 
 
 @hookimpl
