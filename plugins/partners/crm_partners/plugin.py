@@ -66,7 +66,33 @@ def crm_customer_panel(uow, customer):
             lines.extend(f"  {item}" for item in value)
         else:
             lines.append(f"{key}: {value}")
-    return Panel("partners", title, data, lines=lines)
+    return Panel("partners", title, data, lines=lines, template="partners/web/panel.html")
+
+
+@hookimpl
+def crm_register_templates(register):
+    register(HERE / "templates")
+
+
+@hookimpl
+def crm_register_pages(register):
+    from crm_partners.web import handlers
+
+    for handler in handlers():
+        register(handler)
+
+
+@hookimpl
+def crm_register_navigation(register):
+    from crm_partners.web import NAVIGATION
+
+    for path, label, permission, order in NAVIGATION:
+        register(path, label, permission=permission, order=order)
+
+
+@hookimpl
+def crm_register_translations(register):
+    register(HERE / "locale")
 
 
 @hookimpl

@@ -1,0 +1,150 @@
+"""The partners pages without a browser: every page renders, permissions and
+scoping as on the API, CSRF, enablement per department, the catalogue."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from crmcore.testing import DEFAULT_TEST_PASSWORD
+
+import crm_partners
+
+PACKAGE = Path(crm_partners.__file__).parent
+EVERYTHING = ("customers.view_all", "customers.edit", "customers.view_contact_details", "partners.view", "partners.manage",
+              "partners.register", "partners.approve", "partners.assign", "partners.commissions")
+CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
+
+
+def login(web, username: str) -> httpx.Client:
+    client = httpx.Client(base_url=web.url, timeout=30, headers={"Accept-Language": "zh-CN"})
+    token = CSRF.search(client.get("/login").text)[1]
+    answer = client.post("/login", data={"username": username, "password": DEFAULT_TEST_PASSWORD, "_csrf": token})
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def csrf_of(client: httpx.Client, path: str) -> str:
+    return CSRF.search(client.get(path).text)[1]
+
+
+@pytest.fixture
+def deals(partner, make, service):
+    """Two partners, an agreement ending soon, a won deal, a conflicting
+    registration, and a lead offered to a partner."""
+    today = date.today()
+    first = partner("甲渠道有限公司", agreement=(str(today - timedelta(days=300)), str(today + timedelta(days=20)), "8%"))
+    second = partner("乙渠道有限公司")
+    end = make.customer(name="张伟", phones=["13800138000"])
+    lead = make.customer(name="潜在客户王", status="potential", city="上海")
+    other = make.customer(name="李娜", phones=["13900139000"])
+
+    def setup(s):
+        won = s.register(first, end.id, amount="100000", close=today)
+        s.won(won["id"], "100000", today)
+        s.register(first, other.id, amount="50000", close=today + timedelta(days=30))
+        pending = s.register(second, other.id, amount="60000", close=today + timedelta(days=30))
+        offer = s.assign(lead.id, partner_id=second)
+        return {"won": won["id"], "pending": pending["id"], "offer": offer["id"]}
+
+    return {"first": first, "second": second, "end": end.id, "other": other.id, "lead": lead.id, **service(setup)}
+
+
+def test_every_page_renders_for_a_channel_manager(web, deals):
+    web.user("carol", permissions=EVERYTHING)
+    client = login(web, "carol")
+    pages = ["/partners", f"/partners/{deals['first']}", f"/partners/{deals['first']}/scorecard", "/partners/agreements",
+             "/partners/agreements?show=all", "/partners/registrations", "/partners/registrations?status=pending",
+             f"/partners/registrations/{deals['pending']}", f"/partners/registrations/{deals['won']}",
+             "/partners/registrations/new", f"/partners/registrations/new?customer={deals['end']}", "/partners/assignments",
+             "/partners/commissions", "/partners/performance", "/partners/performance?period=2026",
+             f"/customers/{deals['end']}", f"/customers/{deals['first']}"]
+    for path in pages:
+        answer = client.get(path)
+        assert answer.status_code == 200, (path, answer.text[:2000])
+    pending = client.get(f"/partners/registrations/{deals['pending']}").text
+    assert "甲渠道有限公司" in pending and "待审批" in pending, "the conflict names the other partner"
+    assert "甲渠道有限公司" in client.get("/partners/agreements").text, "the agreement ends within 60 days"
+    nav = client.get("/partners").text
+    for label in ("合作伙伴", "报备", "线索", "佣金"):
+        assert label in nav
+
+
+def test_a_salesperson_without_partner_permissions_is_refused(web, deals):
+    web.user("dave", permissions=("customers.view_all",))
+    client = login(web, "dave")
+    assert client.get("/partners").status_code == 403
+    assert client.get(f"/partners/registrations/{deals['pending']}").status_code == 403
+    assert "/partners" not in client.get("/").text
+    web.user("erin", permissions=("customers.view_all", "partners.view"))
+    viewer = login(web, "erin")
+    assert viewer.get("/partners/commissions").status_code == 403, "commission totals need partners.commissions, as on the API"
+    assert viewer.get("/partners/registrations/new").status_code == 403
+    token = csrf_of(viewer, "/partners")
+    refused = viewer.post(f"/partners/registrations/{deals['pending']}/approve", data={"_csrf": token, "override": "1", "reason": "x"})
+    assert refused.status_code == 403
+
+
+def test_another_departments_partner_and_deals_are_not_found(web, crm, partner, make, service):
+    with crm.unit_of_work() as uow:
+        shanghai = uow.departments.add("上海分公司")
+        uow.departments.add("北京分公司")
+    theirs = partner("上海渠道有限公司", department_id=shanghai.id)
+    end = make.customer(name="上海客户", department_id=shanghai.id)
+    registration = service(lambda s: s.register(theirs, end.id, amount="1000", close=date.today()))
+    web.user("bob", permissions=("customers.view", "partners.view", "partners.register"), department="北京分公司")
+    client = login(web, "bob")
+    assert client.get(f"/partners/{theirs}").status_code == 404
+    assert client.get(f"/partners/registrations/{registration['id']}").status_code == 404
+    assert "上海渠道有限公司" not in client.get("/partners").text
+    assert "上海客户" not in client.get("/partners/registrations").text
+    token = csrf_of(client, "/partners")
+    answer = client.post("/partners/registrations/new", data={"_csrf": token, "partner": str(theirs), "customer": f"#{end.id}",
+                                                              "amount": "1000", "close": "2026-09-30"})
+    assert answer.status_code in (404, 422) and "上海客户" not in answer.text
+
+
+def test_forms_without_the_csrf_token_are_refused(web, deals):
+    web.user("carol", permissions=EVERYTHING)
+    client = login(web, "carol")
+    answer = client.post(f"/partners/registrations/{deals['pending']}/reject", data={"reason": "重复报备"})
+    assert answer.status_code == 403
+    assert "待审批" in client.get(f"/partners/registrations/{deals['pending']}").text
+
+
+def test_a_department_without_the_plugin_gets_404_and_no_menu(web, crm, deals):
+    with crm.unit_of_work() as uow:
+        beijing = uow.departments.add("北京分公司")
+        uow.plugin_settings.set("partners", False, beijing.id)
+    web.user("bob", permissions=EVERYTHING, department="北京分公司")
+    client = login(web, "bob")
+    for path in ("/partners", "/partners/registrations", f"/partners/{deals['first']}", "/partners/commissions"):
+        assert client.get(path).status_code == 404, path
+    assert 'href="/partners' not in client.get("/").text
+
+
+def test_registering_shows_field_errors_and_a_conflict_stays_pending(web, deals, partner):
+    third = partner("丙渠道有限公司")
+    web.user("carol", permissions=EVERYTHING)
+    client = login(web, "carol")
+    token = csrf_of(client, "/partners/registrations/new")
+    bad = client.post("/partners/registrations/new", data={"_csrf": token, "partner": str(deals["second"]), "customer": "没有这个人",
+                                                           "amount": "很多", "close": "2026-13-40"})
+    assert bad.status_code == 422
+    assert 'id="e-customer"' in bad.text and 'id="e-close"' in bad.text
+    good = client.post("/partners/registrations/new", data={"_csrf": token, "partner": str(third),
+                                                            "customer": f"李娜 (#{deals['other']})", "amount": "20万", "close": "2026-09-30"},
+                       follow_redirects=False)
+    assert good.status_code == 303
+    page = client.get(good.headers["location"]).text
+    assert "待审批" in page and "甲渠道有限公司" in page and "乙渠道有限公司" in page and "其他伙伴已报备" in page
+
+
+def test_every_message_has_a_chinese_translation():
+    from crmcore.web.i18n import untranslated
+
+    assert untranslated(PACKAGE, PACKAGE / "locale") == {}
