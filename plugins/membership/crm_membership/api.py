@@ -30,9 +30,10 @@ from litestar.params import Body, Parameter
 from msgspec import Meta, Struct
 from sqlalchemy import select
 
-from crmcore import NotFound, jsonable, mask_phone
+from crmcore import NotFound, jsonable
 from crmcore.api import request_uow
 
+from crm_membership.common import masked_application
 from crm_membership.tables import redemptions as redemptions_table
 
 
@@ -211,11 +212,7 @@ def _member(uow: Any, member_id: int, entries: int = 0) -> Member:
 
 
 def _application(uow: Any, row: dict[str, Any]) -> Application:
-    if not uow.actor.can("customers.view_contact_details"):
-        row = {**row, "phone": mask_phone(row["phone"]) if row.get("phone") else None,
-               "email": (row["email"][:1] + "***@" + row["email"].partition("@")[2]) if row.get("email") else None,
-               "id_number": "****" if row.get("id_number") else None, "birthday": "****" if row.get("birthday") else None}
-    return _as(row, Application)
+    return _as(masked_application(uow, row), Application)
 
 
 # -- members ------------------------------------------------------------------------------------

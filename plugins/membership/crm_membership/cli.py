@@ -1016,11 +1016,7 @@ def care_preview(state: CLIState, template: str, card_number: str, lang: str, oc
     """Render a template for one member without sending it."""
     with state.uow() as uow:
         uow.require("membership.view")
-        service = _service(uow)
-        member = service.members.view(service.members.by_card(card_number)["id"])
-        customer = uow.customers.get(member["customer_id"])
-        subject, body = service.care.render(template, lang, customer=customer, member=member, occasion=occasion, new_tier=member["tier"],
-                                            old_tier="", expiring_points=0, expires_on="", event={"name": "", "held_on": ""})
+        subject, body = _service(uow).care.preview(template, card_number, lang=lang, occasion=occasion)
     state.emit({"subject": subject, "body": body}, text=f"{subject}\n\n{body}")
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from crmcore import ValidationError
+from crmcore import ValidationError, mask_phone
 
 REWARD, UPGRADE = "reward", "upgrade"
 KINDS = (REWARD, UPGRADE)
@@ -84,3 +84,14 @@ def one_of(value: str, field: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValidationError.field(field, f"{value!r} is not one of {', '.join(allowed)}")
     return value
+
+
+def masked_application(uow: Any, row: dict[str, Any]) -> dict[str, Any]:
+    """An application as a user may see it: the applicant's phone, e-mail,
+    ID number and birthday masked without ``customers.view_contact_details``
+    (the API and the web pages alike)."""
+    if uow.actor.can("customers.view_contact_details"):
+        return row
+    return {**row, "phone": mask_phone(row["phone"]) if row.get("phone") else None,
+            "email": (row["email"][:1] + "***@" + row["email"].partition("@")[2]) if row.get("email") else None,
+            "id_number": "****" if row.get("id_number") else None, "birthday": "****" if row.get("birthday") else None}

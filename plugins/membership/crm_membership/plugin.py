@@ -95,7 +95,7 @@ def crm_customer_panel(uow, customer):
     lines = [f"{data['card_number']} ({data['card_status']})  {data['tier']}  {data['status']}",
              f"奖励积分 {data['reward_points']}  升级积分 {data['upgrade_points']}  待确认 {data['pending_points']}"]
     lines += [f"  {e['effective_on']}  {e['points']:+d} {e['kind']}  {e['source']}  {e['reason'] or ''}".rstrip() for e in data["entries"]]
-    return Panel("membership", "会员", data, lines=lines)
+    return Panel("membership", "会员", data, lines=lines, template="membership/web/panel.html")
 
 
 @hookimpl
@@ -135,6 +135,27 @@ def crm_register_routes(register):
 
     for handler in ROUTES:
         register(handler)
+
+
+@hookimpl
+def crm_register_pages(register):
+    from crm_membership.web import HANDLERS
+
+    for handler in HANDLERS:
+        register(handler)
+
+
+@hookimpl
+def crm_register_navigation(register):
+    from crm_membership.web import NAVIGATION
+
+    for path, label, permission, order in NAVIGATION:
+        register(path, label, permission=permission, order=order)
+
+
+@hookimpl
+def crm_register_translations(register):
+    register(HERE / "locale")
 
 
 @hookimpl

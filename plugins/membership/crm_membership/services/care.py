@@ -48,6 +48,13 @@ class Care:
         subject, _, body = text.strip().partition("\n")
         return subject.strip(), body.strip()
 
+    def preview(self, template: str, number: str, *, lang: str = "zh", occasion: str = "节日") -> tuple[str, str]:
+        """(subject, body) of ``template`` for one member, not sent."""
+        member = self.service.members.view(self.service.members.by_card(number)["id"])
+        customer = self.uow.customers.get(member["customer_id"])
+        return self.render(template, lang, customer=customer, member=member, occasion=occasion, new_tier=member["tier"], old_tier="",
+                           expiring_points=0, expires_on="", event={"name": "", "held_on": ""})
+
     def send(self, template: str, *, lang: str = "zh", channel: str = "sms", occasion: str | None = None, cards: list[str] | None = None,
              tier: str | None = None, on: Any = None, days: int = 30, event_id: int | None = None) -> dict[str, Any]:
         """Render ``template`` for each selected member and queue it:

@@ -93,6 +93,20 @@ class Events:
         self.uow.audit.record("membership_event", event_id, "invite", {"invited": len(fresh)})
         return {"event": event["name"], "invited": len(fresh), "already": len(ids & existing)}
 
+    def participants(self, event_id: int) -> list[dict[str, Any]]:
+        """Who was invited, registered and attended, among the members the
+        user may see (customers in scope)."""
+        from crmcore.tables import customers
+
+        self.get(event_id)
+        query = (select(members.c.card_number, customers.c.name, tiers.c.name.label("tier"), event_members.c.invited_at,
+                        event_members.c.registered_at, event_members.c.attended_at)
+                 .join(members, members.c.id == event_members.c.member_id).join(customers, customers.c.id == members.c.customer_id)
+                 .join(tiers, tiers.c.id == members.c.tier_id)
+                 .where(event_members.c.event_id == event_id, members.c.customer_id.in_(self.uow.customers.scope(select(customers.c.id))))
+                 .order_by(members.c.card_number))
+        return [dict(row) for row in self.uow.execute(query).mappings()]
+
     def _participation(self, event_id: int, member_id: int) -> dict[str, Any] | None:
         row = self.uow.execute(select(event_members).where(event_members.c.event_id == event_id, event_members.c.member_id == member_id)).mappings().first()
         return dict(row) if row else None

@@ -181,6 +181,14 @@ class Redemption:
         return {"redemption": redemption_id, "card_number": holder["card_number"], "status": "cancelled", "refunded": row["points"],
                 "reward_points": self.service.ledger.balance(holder["id"])[REWARD]}
 
+    def get(self, redemption_id: int) -> dict[str, Any]:
+        """One redemption with its card number (NotFound outside the actor's scope)."""
+        row = self.uow.execute(select(redemptions.c.id, redemptions.c.member_id, redemptions.c.status, redemptions.c.points)
+                               .where(redemptions.c.id == redemption_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"redemption {redemption_id} not found")
+        return {**dict(row), "card_number": self.service.members.get(row["member_id"])["card_number"]}
+
     def list(self, number: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         query = (select(redemptions.c.id, members.c.card_number, rewards.c.name.label("reward"), redemptions.c.quantity, redemptions.c.points,
                         redemptions.c.status, redemptions.c.created_at)
