@@ -39,4 +39,4 @@ def ticket_panel(uow: Any, customer: Any) -> Panel | None:
     lines = [f"工单 {counts['tickets']}（未结 {counts['open']}），来电 {counts['calls']}"
              + (f"，最近满意度 {counts['last_csat']}/5" if counts["last_csat"] else "")]
     lines += [f"#{r['id']} [{r['status']}] {r['priority']} {r['subject']}" for r in open_rows]
-    return Panel("callcenter", "客服工单", data, lines=lines)
+    return Panel("callcenter", "客服工单", data, lines=lines, template="callcenter/web/panel.html")

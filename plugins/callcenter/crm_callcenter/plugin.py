@@ -19,6 +19,32 @@ def crm_register_migrations(register):
 
 
 @hookimpl
+def crm_register_templates(register):
+    register(HERE / "templates")
+
+
+@hookimpl
+def crm_register_translations(register):
+    register(HERE / "locale")
+
+
+@hookimpl
+def crm_register_pages(register):
+    from crm_callcenter.web import HANDLERS
+
+    for handler in HANDLERS:
+        register(handler)
+
+
+@hookimpl
+def crm_register_navigation(register):
+    from crm_callcenter.web import NAVIGATION
+
+    for path, label, order in NAVIGATION:
+        register(path, label, permission="callcenter.view", order=order)
+
+
+@hookimpl
 def crm_register_services(register):
     from crm_callcenter.service import CallcenterService
 
