@@ -70,3 +70,29 @@ class TestConformance(PluginConformance):
         # agreed spec, as campaigns would, so our arguments are checked too.
         crm.plugins.pm.add_hookspecs(CampaignSpecs)
         super().test_hookimpls_match_specs(crm)
+
+    def test_templates_render(self, crm):
+        """The plugin's templates are the web pages' and the customer
+        panel's: they compile in the web interface's environment (the kit's
+        check uses ``crm.templates``, which lacks its filters), and the
+        panel renders there as the customer page renders it. The pages
+        themselves are rendered by test_web.py."""
+        pytest.importorskip("litestar")
+        from crmcore.web.i18n import Formats
+        from crmcore.web.site import Site
+
+        from crm_callcenter.panel import ticket_panel
+
+        environment = Site.build(crm).environment
+        names = [name for name in environment.list_templates() if name.startswith("callcenter/")]
+        assert "callcenter/web/panel.html" in names
+        for name in names:
+            environment.get_template(name)
+        with crm.unit_of_work(actor="admin") as uow:
+            customer = uow.customers.create(name="模板测试")
+            uow.service("callcenter").open_ticket(customer.id, type="inquiry", subject="发票", priority="high")
+            panel = ticket_panel(uow, customer)
+        html = environment.get_template(panel.template).render(
+            panel=panel, customer=customer, _=lambda text, **values: text % values if values else text,
+            can=lambda permission: True, fmt=Formats("zh_CN", crm.config.timezone))
+        assert "发票" in html and f"/callcenter/tickets/new?customer_id={customer.id}" in html

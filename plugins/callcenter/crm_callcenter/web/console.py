@@ -48,9 +48,9 @@ def console(request: Request, number: str = "") -> Response[str]:
 def console_new_customer(request: Request, data: web.Form) -> Response[str]:
     """An unknown caller becomes a customer with the number that rang (as
     ``crm service lookup NUMBER --create NAME``)."""
-    _ = web.translator(request)
     number = web.form_value(data, "number")[:60]
     with web.web_uow(request, data) as uow:
+        _ = web.translator(request)
         uow.require("callcenter.view")
         uow.require("customers.edit")
         pop, errors = attempt(uow, service(uow).screen_pop, number, panels=False)
@@ -66,9 +66,9 @@ def console_new_customer(request: Request, data: web.Form) -> Response[str]:
 def console_state(request: Request, data: web.Form) -> Response[str]:
     """The agent's own state (available, away …); becoming available may
     offer them a waiting call."""
-    _ = web.translator(request)
     number = web.form_value(data, "number")[:60]
     with web.web_uow(request, data) as uow:
+        _ = web.translator(request)
         _state, errors = attempt(uow, service(uow).set_agent_state, uow.actor.username, web.form_value(data, "state"))
         if errors:
             return _console(request, uow, number, errors=errors, form=dict(data), status=422)

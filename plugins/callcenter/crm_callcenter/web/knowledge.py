@@ -54,8 +54,8 @@ def kb_new(request: Request) -> Response[str]:
 
 @web.post("/kb/new")
 def kb_create(request: Request, data: web.Form) -> Response[str]:
-    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
+        _ = web.translator(request)
         created, errors = attempt(uow, service(uow).add_article, **_fields(data))
         if errors:
             return _form_page(request, uow, None, dict(data), errors, status=422)
@@ -74,8 +74,8 @@ def kb_edit(request: Request, article_id: int) -> Response[str]:
 
 @web.post("/kb/{article_id:int}/edit")
 def kb_update(request: Request, article_id: int, data: web.Form) -> Response[str]:
-    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
+        _ = web.translator(request)
         svc = service(uow)
         article = svc.article(article_id)
         _updated, errors = attempt(uow, svc.update_article, article_id, **_fields(data))

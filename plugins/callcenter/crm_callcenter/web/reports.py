@@ -58,9 +58,9 @@ def surveys(request: Request, show: str = "pending") -> Response[str]:
 @web.post("/surveys/{ticket_id:int}/answer")
 def survey_answer(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
     """The customer's answer, taken down by an agent (by phone, say)."""
-    _ = web.translator(request)
     back = f"/callcenter/tickets/{ticket_id}" if web.form_value(data, "next") == "ticket" else "/callcenter/surveys"
     with web.web_uow(request, data) as uow:
+        _ = web.translator(request)
         uow.require("callcenter.view")
         score = web.form_value(data, "score")
         _answer, errors = attempt(uow, service(uow).answer_survey, ticket_id, score or 0, web.form_value(data, "comment") or None)
@@ -109,8 +109,8 @@ def _charts(report: dict[str, Any], _: Callable[..., str]) -> list[Any]:
 
 @web.get("/reports", name="callcenter_reports")
 def reports(request: Request, to: str = "", queue: str = "") -> Response[str]:
-    _ = web.translator(request)
     with web.web_uow(request) as uow:
+        _ = web.translator(request)
         uow.require("callcenter.view")
         svc = service(uow)
         first, last = _last_days(uow)

@@ -10,6 +10,7 @@ from typing import Any
 from litestar import Request, Response
 
 from crmcore import web
+from crmcore.web import lazy
 
 from crm_callcenter.setup import CHANNELS
 from crm_callcenter.tickets import TRANSITIONS
@@ -51,8 +52,8 @@ def ticket_queue(request: Request, view: str = "open", type: str = "") -> Respon
 @web.post("/tickets/{ticket_id:int}/take")
 def take_ticket(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
     """An agent takes a ticket from the queue: assigned to them."""
-    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
+        _ = web.translator(request)
         _view, errors = attempt(uow, service(uow).assign, ticket_id, uow.actor.username)
     if errors:
         return web.redirect(request, "/callcenter/tickets", errors.get("", "; ".join(errors.values())))
@@ -85,58 +86,54 @@ def ticket_detail(request: Request, ticket_id: int) -> Response[str]:
 def _ticket_action(request: Request, ticket_id: int, data: dict[str, Any], form_name: str, flash: str,
                    action: Any) -> Response[str]:
     """Run ``action(svc)`` on the ticket; its errors re-render the ticket
-    with the form that failed (``form_name``) open and filled in."""
+    with the form that failed (``form_name``) open and filled in. ``flash``
+    is a message id, translated once the session's language is known."""
     with web.web_uow(request, data) as uow:
+        _ = web.translator(request)  # the session's language: known once the session is resumed
         uow.require("callcenter.view")
         _result, errors = attempt(uow, action, service(uow))
         if errors:
             return _ticket_page(request, uow, ticket_id, status=422, errors=errors, form=dict(data), form_name=form_name)
-    return web.redirect(request, f"/callcenter/tickets/{ticket_id}", flash)
+    return web.redirect(request, f"/callcenter/tickets/{ticket_id}", _(flash))
 
 
 @web.post("/tickets/{ticket_id:int}/comments")
 def ticket_comment(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
-    _ = web.translator(request)
     internal = web.form_value(data, "internal") in ("1", "on", "true")
-    return _ticket_action(request, ticket_id, data, "comment", _("Note added.") if internal else _("Reply sent."),
+    return _ticket_action(request, ticket_id, data, "comment", lazy("Note added.") if internal else lazy("Reply sent."),
                           lambda svc: svc.comment(ticket_id, web.form_value(data, "text"), internal=internal))
 
 
 @web.post("/tickets/{ticket_id:int}/status")
 def ticket_status(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
-    _ = web.translator(request)
-    return _ticket_action(request, ticket_id, data, "status", _("Status changed."),
+    return _ticket_action(request, ticket_id, data, "status", lazy("Status changed."),
                           lambda svc: svc.set_status(ticket_id, web.form_value(data, "status"),
                                                      note=web.form_value(data, "note") or None))
 
 
 @web.post("/tickets/{ticket_id:int}/assign")
 def ticket_assign(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
-    _ = web.translator(request)
-    return _ticket_action(request, ticket_id, data, "assign", _("Ticket assigned."),
+    return _ticket_action(request, ticket_id, data, "assign", lazy("Ticket assigned."),
                           lambda svc: svc.assign(ticket_id, web.form_value(data, "assignee")))
 
 
 @web.post("/tickets/{ticket_id:int}/reopen")
 def ticket_reopen(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
-    _ = web.translator(request)
-    return _ticket_action(request, ticket_id, data, "reopen", _("Ticket reopened."),
+    return _ticket_action(request, ticket_id, data, "reopen", lazy("Ticket reopened."),
                           lambda svc: svc.reopen(ticket_id, reason=web.form_value(data, "reason") or None))
 
 
 @web.post("/tickets/{ticket_id:int}/update")
 def ticket_update(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
-    _ = web.translator(request)
-    return _ticket_action(request, ticket_id, data, "update", _("Changes saved."),
+    return _ticket_action(request, ticket_id, data, "update", lazy("Changes saved."),
                           lambda svc: svc.update_ticket(ticket_id, **{name: web.form_value(data, name)
                                                                       for name in ("priority", "type", "category", "subject")}))
 
 
 @web.post("/tickets/{ticket_id:int}/solutions")
 def ticket_solution(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
-    _ = web.translator(request)
     article_id = as_int(web.form_value(data, "article_id")) or 0
-    return _ticket_action(request, ticket_id, data, "solution", _("Solution recorded on the ticket."),
+    return _ticket_action(request, ticket_id, data, "solution", lazy("Solution recorded on the ticket."),
                           lambda svc: svc.use_solution(ticket_id, article_id))
 
 
@@ -163,8 +160,8 @@ def ticket_new(request: Request, customer_id: str = "", channel: str = "phone") 
 
 @web.post("/tickets/new")
 def ticket_create(request: Request, data: web.Form) -> Response[str]:
-    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
+        _ = web.translator(request)
         uow.require("callcenter.handle")
         customer_id = as_int(web.form_value(data, "customer_id"))
         errors: dict[str, str] = {}
