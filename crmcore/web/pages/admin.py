@@ -53,7 +53,7 @@ def _departments_page(request: Request, uow: Any, form: dict[str, Any], errors: 
     for user in uow.users.list():
         counts[user.department_id] = counts.get(user.department_id, 0) + 1
     return page(request, uow, "core/web/admin/departments.html", status=status, tree=department_tree(uow),
-                counts=counts, form=form, errors=errors)
+                path_of=uow.departments.path, counts=counts, form=form, errors=errors)
 
 
 @get("/admin/departments", name="admin_departments")
