@@ -10,7 +10,7 @@ from litestar import Request, Response
 from crmcore import web
 
 from crm_membership.services.redemption import REWARD_KINDS
-from crm_membership.web.common import attempt, card_url, checked, optional_int, svc
+from crm_membership.web.common import attempt, card_url, checked, optional_int, svc, translator
 
 
 def _tiers_page(request: Request, uow: Any, *, form: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
@@ -29,7 +29,7 @@ def tiers(request: Request) -> Response[str]:
 
 @web.post("/tiers")
 def tier_add(request: Request, data: web.Form) -> Response[str]:
-    _ = web.translator(request)
+    _ = translator(request)
     with web.web_uow(request, data) as uow:
         errors: dict[str, str] = {}
         level = optional_int(data, "level", errors)
@@ -49,7 +49,7 @@ def tier_add(request: Request, data: web.Form) -> Response[str]:
 @web.post("/tiers/evaluate")
 def tier_evaluate(request: Request, data: web.Form) -> Response[str]:
     """Automatic upgrade and downgrade from the rolling window's points."""
-    _ = web.translator(request)
+    _ = translator(request)
     with web.web_uow(request, data) as uow:
         changes = svc(uow).members.evaluate_tiers()
     return web.redirect(request, "/membership/tiers", _("Tiers evaluated: %(n)s members changed tier.", n=len(changes)))
@@ -74,7 +74,7 @@ def rewards(request: Request) -> Response[str]:
 @web.post("/rewards/redeem")
 def redeem_at_counter(request: Request, data: web.Form) -> Response[str]:
     """The counter's form: a card number, a reward, how many."""
-    _ = web.translator(request)
+    _ = translator(request)
     with web.web_uow(request, data) as uow:
         errors: dict[str, str] = {}
         quantity = optional_int(data, "quantity", errors, minimum=1) or 1
@@ -90,7 +90,7 @@ def redeem_at_counter(request: Request, data: web.Form) -> Response[str]:
 
 @web.post("/rewards")
 def reward_add(request: Request, data: web.Form) -> Response[str]:
-    _ = web.translator(request)
+    _ = translator(request)
     with web.web_uow(request, data) as uow:
         errors: dict[str, str] = {}
         stock = optional_int(data, "stock", errors, minimum=0)
@@ -106,7 +106,7 @@ def reward_add(request: Request, data: web.Form) -> Response[str]:
 
 @web.post("/rewards/{reward_id:int}/restock")
 def restock(request: Request, reward_id: int, data: web.Form) -> Response[str]:
-    _ = web.translator(request)
+    _ = translator(request)
     with web.web_uow(request, data) as uow:
         reward = svc(uow).redemption.reward(reward_id)
         errors: dict[str, str] = {}
