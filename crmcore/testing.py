@@ -29,7 +29,8 @@ environment with crmcore installed has these fixtures:
 ``browser_page``
     A Playwright page in headless Chromium (Debian's ``chromium``, no
     download), 1366×768, Chinese; ``web.login(browser_page, "alice")`` logs
-    in; ``screenshot(browser_page, "name")`` saves a PNG under
+    in; ``accessibility_problems(browser_page)`` lists unlabelled inputs and
+    the like; ``screenshot(browser_page, "name")`` saves a PNG under
     ``$CRM_TEST_ARTIFACTS/screenshots`` (default ``test-artifacts``). Tests
     using it are skipped when no Chromium is found, unless
     ``CRM_REQUIRE_BROWSER=1`` (CI), where that is an error.
@@ -452,6 +453,41 @@ def browser_page(chromium: Any, web: WebServer) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+_ACCESSIBILITY_CHECK = """() => {
+  const problems = [];
+  const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  if (!document.documentElement.lang) problems.push("<html> has no lang");
+  if (document.querySelectorAll("h1").length !== 1) problems.push("the page has " + document.querySelectorAll("h1").length + " <h1>");
+  for (const el of document.querySelectorAll("input, select, textarea")) {
+    if (el.type === "hidden" || el.type === "submit" || el.type === "button") continue;
+    const named = (el.labels && el.labels.length) || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby");
+    if (!named) problems.push("no label: " + el.outerHTML.slice(0, 120));
+  }
+  for (const el of document.querySelectorAll("button, a[href]")) {
+    if (visible(el) && !(el.textContent || "").trim() && !el.getAttribute("aria-label") && !el.getAttribute("title"))
+      problems.push("no accessible name: " + el.outerHTML.slice(0, 120));
+  }
+  for (const el of document.querySelectorAll("svg")) {
+    if (!el.getAttribute("aria-label") && !el.getAttribute("aria-hidden") && !el.querySelector("title"))
+      problems.push("svg without a label");
+  }
+  for (const el of document.querySelectorAll("img")) {
+    if (!el.hasAttribute("alt")) problems.push("img without alt: " + el.outerHTML.slice(0, 120));
+  }
+  const ids = {};
+  for (const el of document.querySelectorAll("[id]")) { if (ids[el.id]) problems.push("duplicate id: " + el.id); ids[el.id] = 1; }
+  return problems;
+}"""
+
+
+def accessibility_problems(page: Any) -> list[str]:
+    """What a screen-reader or keyboard user would trip over on the current
+    page: inputs without labels, nameless buttons and links, charts without a
+    text label, images without alt, duplicate ids, no single ``<h1>``, no
+    ``lang``. Empty when the page is fine."""
+    return page.evaluate(_ACCESSIBILITY_CHECK)
 
 
 def screenshot(page: Any, name: str) -> Path:
