@@ -617,6 +617,28 @@ def crm_customer_panel(uow: UnitOfWork, customer: Customer) -> Panel | None:
 
 
 @hookspec
+def crm_dashboard_panel(uow: UnitOfWork) -> Panel | None:
+    """Called when the web dashboard is shown, for what the plugin has for
+    the logged-in user (``uow.actor``) this morning: tickets close to their
+    SLA, applications to review, deals to push.
+
+    :returns: a :class:`crmcore.Panel` whose ``title`` is an English message
+        id (translated through the plugin's catalogue), with a ``template``
+        (rendered with ``panel``) or ``data`` shown as a list; ``None`` when
+        there is nothing for this user (no permission, nothing pending).
+
+    Example::
+
+        @hookimpl
+        def crm_dashboard_panel(uow):
+            if uow.actor.can("membership.review"):
+                waiting = uow.service("membership").applications(status="pending")
+                return Panel("membership", "Member applications to review",
+                             {"Waiting": len(waiting)}, template="membership/web/dashboard.html")
+    """
+
+
+@hookspec
 def crm_demo_data(uow: UnitOfWork, customers: list[Customer]) -> str | None:
     """Called by ``crm demo`` after the core made its demo customers.
 

@@ -49,7 +49,9 @@ class Catalogues:
     """Every installed catalogue, merged per locale."""
 
     def __init__(self, directories: Iterable[Path]):
-        self.directories = [CORE_CATALOGUES, *directories]
+        # the core's catalogue last: where a plugin translates one of the
+        # core's message ids differently, the core's pages keep their words
+        self.directories = [*directories, CORE_CATALOGUES]
         self._translations: dict[str, Any] = {}
 
     def translations(self, locale: str) -> Any:
@@ -152,14 +154,14 @@ def extract_messages(package_dir: Path, python: Iterable[str] = ("web/**.py",),
     method_map = [*((pattern, "python") for pattern in python),
                   *((pattern, "jinja2.ext.babel_extract") for pattern in templates)]
     options = {pattern: {"extensions": "jinja2.ext.i18n"} for pattern in templates}
-    found: dict[str, list[str]] = {}
+    found: dict[str | tuple[str, str], list[str]] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
             str(package_dir), method_map=method_map, options_map=options, keywords=KEYWORDS):
-        ids = message if isinstance(message, tuple) else (message,)
-        for text in ids:
-            if text:
-                found.setdefault(text, []).append(f"{filename}:{lineno}")
-    return found
+        if message and (not isinstance(message, tuple) or message[0]):
+            # a plural stays one message: (singular, plural)
+            key = tuple(message[:2]) if isinstance(message, tuple) else message
+            found.setdefault(key, []).append(f"{filename}:{lineno}")
+    return found  # type: ignore[return-value]
 
 
 def untranslated(package_dir: Path, locale_dir: Path, locale: str = "zh_CN", **patterns: Any) -> dict[str, list[str]]:
@@ -167,15 +169,18 @@ def untranslated(package_dir: Path, locale_dir: Path, locale: str = "zh_CN", **p
     does not translate (a test asserts this is empty)."""
     from babel.messages.pofile import read_po
 
-    translated: set[str] = set()
+    translated: set[Any] = set()
     for source in (Path(locale_dir) / locale / "LC_MESSAGES").glob("*.po"):
         with source.open("rb") as handle:
             for message in read_po(handle, locale=locale):
-                ids = message.id if isinstance(message.id, tuple) else (message.id,)
                 strings = message.string if isinstance(message.string, tuple) else (message.string,)
                 if message.id and all(strings):
-                    translated.update(ids)
-    return {text: where for text, where in extract_messages(package_dir, **patterns).items() if text not in translated}
+                    translated.add(tuple(message.id) if isinstance(message.id, (tuple, list)) else message.id)
+    return {_shown(text): where for text, where in extract_messages(package_dir, **patterns).items() if text not in translated}
+
+
+def _shown(message: Any) -> str:
+    return " | ".join(message) if isinstance(message, tuple) else message
 
 
 def update_catalogue(package_dir: Path, locale_dir: Path, locale: str = "zh_CN", domain: str = "messages",
@@ -193,9 +198,10 @@ def update_catalogue(package_dir: Path, locale_dir: Path, locale: str = "zh_CN",
     else:
         catalogue = Catalog(locale=locale, domain=domain, project=Path(package_dir).resolve().name, fuzzy=False,
                             copyright_holder="", msgid_bugs_address="")
-    for text, where in sorted(extract_messages(package_dir, **patterns).items()):
-        if text not in catalogue:
-            catalogue.add(text, "", locations=[(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) for w in where])
+    for text, where in sorted(extract_messages(package_dir, **patterns).items(), key=lambda item: _shown(item[0])):
+        if (text[0] if isinstance(text, tuple) else text) not in catalogue:
+            catalogue.add(text, ("", "") if isinstance(text, tuple) else "",
+                          locations=[(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) for w in where])
     with target.open("wb") as handle:
         write_po(handle, catalogue, width=120, omit_header=False, sort_output=True, include_lineno=False)
     return target

@@ -4,7 +4,7 @@ the user, then the browser."""
 from pathlib import Path
 
 import crmcore
-from crmcore.web.i18n import Formats, negotiate, untranslated
+from crmcore.web.i18n import Catalogues, Formats, negotiate, untranslated
 
 PACKAGE = Path(crmcore.__file__).parent
 
@@ -36,3 +36,22 @@ def test_moments_are_shown_in_the_crm_time_zone_per_locale():
     moment = datetime(2026, 11, 25, 16, 30, tzinfo=timezone.utc)
     assert Formats("zh_CN", "Asia/Shanghai").datetime(moment) == "2026年11月26日 00:30"
     assert Formats("en", "Asia/Shanghai").datetime(moment) == "Nov 26, 2026 00:30"
+
+
+def test_a_plural_message_is_one_catalogue_entry_and_translates_by_count(tmp_path):
+    from babel.messages.pofile import read_po, write_po
+
+    from crmcore.web.i18n import update_catalogue
+
+    (tmp_path / "templates" / "web").mkdir(parents=True)
+    (tmp_path / "templates" / "web" / "page.html").write_text('{{ ngettext("%(num)s row", "%(num)s rows", n) }}')
+    po = update_catalogue(tmp_path, tmp_path / "locale")
+    assert list(untranslated(tmp_path, tmp_path / "locale")) == ["%(num)s row | %(num)s rows"]
+    with po.open("rb") as handle:
+        catalogue = read_po(handle, locale="zh_CN")
+    catalogue["%(num)s row"].string = ("%(num)s 行",)
+    with po.open("wb") as handle:
+        write_po(handle, catalogue)
+    assert untranslated(tmp_path, tmp_path / "locale") == {}
+    translations = Catalogues([tmp_path / "locale"]).translations("zh_CN")
+    assert translations.ngettext("%(num)s row", "%(num)s rows", 3) == "%(num)s 行"

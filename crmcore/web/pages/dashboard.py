@@ -40,8 +40,9 @@ def dashboard(request: Request) -> Response[str]:
                 codes += [code for code in counts if code not in codes]
                 charts.append(chart(bar_chart(title, [label(kind, code) for code in codes],
                                               [counts[code] for code in codes]), title))
+        panels = [panel for panel in uow.hook.crm_dashboard_panel(uow=uow) if panel is not None]
         return page(request, uow, "core/web/dashboard.html", tasks=tasks, recent=recent, names=names, charts=charts,
-                    type_label=activity_type_label(uow, locale), now=uow.now)
+                    type_label=activity_type_label(uow, locale), now=uow.now, panels=panels)
 
 
 HANDLERS: list[Any] = [dashboard]
