@@ -125,9 +125,9 @@ def test_a_department_without_the_plugin_gets_404_and_no_navigation(web, shop, c
         uow.plugin_settings.set("campaigns", False, department.id)
     web.user("bob", permissions=MARKETER, department="北京分公司")
     with logged_in(web, "bob") as client:
-        assert 'href="/campaigns"' not in client.get("/").text
+        assert 'href="/campaigns"' not in client.get("/customers").text
         for path in ("/campaigns", f"/campaigns/{campaign_id}", "/campaigns/segments/new"):
             assert client.get(path).status_code == 404
     web.user("erin", permissions=MARKETER)
     with logged_in(web, "erin") as client:
-        assert 'href="/campaigns"' in client.get("/").text
+        assert 'href="/campaigns"' in client.get("/customers").text

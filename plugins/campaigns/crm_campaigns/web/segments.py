@@ -20,6 +20,7 @@ from crm_campaigns.web.common import attempt, service
 from crm_campaigns.web.labels import L, field_options
 
 ROW_KEYS = ("field", "op", "value", "window")
+ROWS = 8
 MAX_ROWS = 30
 SAMPLE = 10
 #: ``criteria[2].value: …`` → row 2's value
@@ -32,17 +33,18 @@ def _values(source: Mapping[str, Any]) -> dict[str, str]:
     return {key: web.form_value(source, key) for key in source.keys()}
 
 
-def _rows(values: Mapping[str, str]) -> list[dict[str, str]]:
+def _rows(values: Mapping[str, str]) -> list[dict[str, Any]]:
     """The builder's rows from ``field-1``, ``op-1``, ``value-1``,
-    ``window-1`` …: as many as asked for (``rows``) or filled in, at least one."""
+    ``window-1`` …: always ``ROWS`` of them (more when more are filled in),
+    each ``open`` when it or a later one is filled in."""
     filled = [int(m.group(1)) for key, value in values.items() if value
-              for m in [re.fullmatch(r"(?:field|op|value|window)-(\d+)", key)] if m]
-    try:
-        asked = int(values.get("rows") or 0)
-    except ValueError:
-        asked = 0
-    count = min(max([asked, *filled, 1]), MAX_ROWS)
-    return [{key: values.get(f"{key}-{number}", "") for key in ROW_KEYS} for number in range(1, count + 1)]
+              for m in [re.fullmatch(r"(?:field|op|value|window)-(\d+)", key)] if m and key.startswith(("field", "value"))]
+    last = max(filled, default=0)
+    rows: list[dict[str, Any]] = [{key: values.get(f"{key}-{number}", "") for key in ROW_KEYS}
+                                  for number in range(1, min(max(ROWS, last), MAX_ROWS) + 1)]
+    for number, row in enumerate(rows, 1):
+        row["open"] = number <= last
+    return rows
 
 
 def _leaf(row: dict[str, str]) -> dict[str, Any]:
@@ -111,7 +113,6 @@ def _form_of(segment: Any) -> dict[str, str]:
             value = "true" if value else "false"
         values.update({f"field-{number}": node["field"], f"op-{number}": node.get("op", "eq"),
                        f"value-{number}": str(value), f"window-{number}": node.get("window") or ""})
-    values["rows"] = str(len(nodes))
     return values
 
 
