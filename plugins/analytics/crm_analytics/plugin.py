@@ -171,6 +171,13 @@ def crm_register_retention_rules(register):
 
 
 @hookimpl
+def crm_dashboard_panel(uow):
+    from crm_analytics.web import dashboard_panel
+
+    return dashboard_panel(uow)
+
+
+@hookimpl
 def crm_register_events(register):
     register("analytics.scores.computed", "A run replaced one kind of scores (rfm, grades, clv, lifecycle) for every customer")
     register("analytics.model.fitted", "A BG/NBD + Gamma-Gamma model was fitted and stored")

@@ -160,3 +160,17 @@ def test_a_department_without_analytics_sees_no_page_and_no_entry(web, browser_p
         assert page.goto(path).status == 404
     assert page.goto(f"/customers/{seeded[12]}").status == 200
     assert page.locator("#panel-analytics").count() == 0
+
+
+def test_the_dashboard_lists_valuable_customers_at_risk_for_analysts_only(web, crm, seeded):
+    score(crm)
+    web.user("analyst", permissions=ANALYST)
+    web.user("clerk", permissions=("customers.view_all",))
+    with crm.unit_of_work() as uow:
+        at_risk = uow.service("analytics").churn_list(above=0.7, limit=5)
+    assert at_risk, "the seeded purchases leave customers at risk"
+    dashboard = login(web, "analyst").get("/").text
+    assert "高价值流失风险客户" in dashboard
+    linked = re.findall(r'<li><a href="/customers/(\d+)">', dashboard)
+    assert [int(i) for i in linked] == [row["customer_id"] for row in at_risk]
+    assert "高价值流失风险客户" not in login(web, "clerk").get("/").text
