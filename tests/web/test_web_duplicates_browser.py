@@ -25,7 +25,7 @@ def test_a_data_steward_compares_two_duplicates_side_by_side_and_merges_them(web
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name=re.compile("合并|Merge")).click()
     page.wait_for_url(re.compile(rf"/customers/{older.id}$"))
-    page.get_by_role("status").filter(has_text=re.compile("已合并|merged")).wait_for()
+    page.get_by_role("status").filter(has_text=re.compile("合并到|merged into")).wait_for()
     assert page.locator("#contacts").get_by_text("张太太").count() == 1
     with crm.unit_of_work() as uow:
         merged = uow.customers.get(newer.id)
