@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from crmcore.testing import screenshot
+from crmcore.testing import accessibility_problems, screenshot
 
 CLERK = ("membership.view", "membership.apply", "membership.approve", "membership.redeem", "membership.adjust", "membership.cards",
          "membership.points", "membership.manage", "customers.view_all", "customers.edit")
@@ -22,6 +22,7 @@ def test_a_clerk_approves_an_application_and_redeems_points(web, browser_page, c
     page.get_by_role("link", name=re.compile("^(会员申请|Member applications)$")).click()
     row = page.locator("tr", has_text="李娜")
     row.get_by_label(re.compile("^(会员级别|Tier)$")).select_option("金卡")
+    assert accessibility_problems(page) == []
     screenshot(page, "membership-applications")
     row.get_by_role("button", name=re.compile("^(批准|Approve)$")).click()
     page.get_by_role("heading", level=1, name=re.compile("会员卡|Member card")).wait_for()
@@ -46,6 +47,7 @@ def test_a_clerk_approves_an_application_and_redeems_points(web, browser_page, c
     page.get_by_text(re.compile("兑换成功|Redeemed\\.")).wait_for()
     assert page.locator("#reward-points").inner_text() == "200"
     page.locator("#redemptions").get_by_text("电影票").wait_for()
+    assert accessibility_problems(page) == []
     screenshot(page, "membership-card")
     assert club.view(card)["reward_points"] == 200 and club.check() == []
 
@@ -72,10 +74,12 @@ def test_a_manager_reads_a_members_ledger_and_the_reports_in_english(web, browse
     page.wait_for_url(re.compile("kind=upgrade"))
     rows = page.locator("table.list tbody tr")
     assert rows.count() == 1 and "+400" in rows.first.inner_text()
+    assert accessibility_problems(page) == []
     screenshot(page, "membership-ledger-en")
     page.get_by_role("link", name="Membership reports").click()
     page.locator("svg.chart[aria-label='Reward points per month']").wait_for()
     assert page.locator("svg.chart[aria-label='Active members by tier']").count() == 1
+    assert accessibility_problems(page) == []
     screenshot(page, "membership-reports-en")
 
 
@@ -94,6 +98,7 @@ def test_attendance_is_recorded_on_a_phone_and_posts_the_points_once(web, browse
         page.locator(".flash").wait_for()
     assert page.locator("#people-h + .table-wrap .badge.ok").count() == 2
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert accessibility_problems(page) == []
     screenshot(page, "membership-event-phone")
     assert club.view(first["card_number"])["reward_points"] == 80 and club.view(second["card_number"])["reward_points"] == 80
     assert club.service(lambda s: s.events.stats(event["id"]))[0]["attended"] == 2
