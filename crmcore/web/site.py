@@ -104,7 +104,7 @@ class Site:
             "can": (lambda permission: uow.actor.can(permission)) if uow is not None else (lambda permission: False),
             "csrf_token": session.csrf_token if session is not None else "",
             "csrf_field": CSRF_FIELD,
-            "nav": [entry for entry in self.navigation if entry.visible_to(uow)] if uow is not None and session else [],
+            "nav": _grouped([entry for entry in self.navigation if entry.visible_to(uow)]) if uow is not None and session else [],
             "path": request.url.path,
             "query": request.query_params,
             "flash": unquote(request.cookies.get(FLASH_COOKIE, "")),
@@ -129,6 +129,19 @@ CORE_NAVIGATION = (
     {"path": "/admin", "label": lazy("Administration"), "permission": ("users.manage", "roles.manage", "plugins.manage"),
      "order": 900, "section": "admin"},
 )
+
+
+def _grouped(entries: list[NavEntry]) -> list[tuple[str | None, list[NavEntry]]]:
+    """The sidebar: the core's entries, then one group per plugin headed by
+    its ``section`` label, groups in the order of their first entry; the
+    administration last."""
+    groups: dict[str, list[NavEntry]] = {}
+    for entry in entries:
+        key = "admin" if entry.section == "admin" else entry.plugin
+        groups.setdefault(key, []).append(entry)
+    keys = sorted(groups, key=lambda key: (key == "admin", key != "core", min(e.order for e in groups[key])))
+    return [(None if key in ("core", "admin") else next((e.section for e in groups[key] if e.section), None), groups[key])
+            for key in keys]
 
 
 def _formatting_gettext(translations: Any) -> tuple[Callable[..., str], Callable[..., str]]:
