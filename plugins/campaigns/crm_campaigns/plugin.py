@@ -154,10 +154,10 @@ def crm_register_pages(register):
 
 @hookimpl
 def crm_register_navigation(register):
-    from crmcore.web.i18n import lazy
+    from crm_campaigns.web.labels import NAVIGATION, NAVIGATION_SECTION
 
-    register("/campaigns", lazy("Campaigns"), permission="campaigns.view", order=400)
-    register("/campaigns/segments", lazy("Segments"), permission="campaigns.view", order=410)
+    for path, label in NAVIGATION:
+        register(path, label, permission="campaigns.view", order=400, section=NAVIGATION_SECTION)
 
 
 @hookimpl

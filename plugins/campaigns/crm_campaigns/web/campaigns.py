@@ -6,7 +6,8 @@ campaigns service, which checks the same permissions as the CLI and API."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from litestar import Request, Response
 
@@ -24,6 +25,14 @@ SETTINGS = {"name": "rename", "goal": "goal", "segment": "segment", "budget": "b
 #: The service's field names in errors, as the form names them.
 ERROR_FIELDS = {"starts_on": "start", "ends_on": "end", "channel": "channels", "rename": "name"}
 PREVIEW_SAMPLE = 20
+
+
+@contextmanager
+def _campaign(request: Request, campaign_id: int, data: dict[str, Any]) -> Iterator[tuple[Any, Any, Campaign]]:
+    """A form's unit of work (CSRF checked), the service and the campaign."""
+    with web.web_uow(request, data) as uow:
+        campaigns = service(uow)
+        yield uow, campaigns, campaigns.get(campaign_id)
 
 
 class _Discard(Exception):
@@ -155,9 +164,7 @@ def campaign_edit(request: Request, campaign_id: int) -> Response[str]:
 @web.post("/{campaign_id:int}/edit")
 def campaign_update(request: Request, campaign_id: int, data: web.Form) -> Response[str]:
     _ = web.translator(request)
-    with web.web_uow(request, data) as uow:
-        campaigns = service(uow)
-        campaign = campaigns.get(campaign_id)
+    with _campaign(request, campaign_id, data) as (uow, campaigns, campaign):
         form = _submitted(data)
         _saved, errors = attempt(uow, _update, campaigns, campaign, _form_of(uow, campaign), form)
         if errors:
@@ -233,9 +240,7 @@ def message_form(request: Request, campaign_id: int) -> Response[str]:
 @web.post("/{campaign_id:int}/message")
 def message_save(request: Request, campaign_id: int, data: web.Form) -> Response[str]:
     _ = web.translator(request)
-    with web.web_uow(request, data) as uow:
-        campaigns = service(uow)
-        campaign = campaigns.get(campaign_id)
+    with _campaign(request, campaign_id, data) as (uow, campaigns, campaign):
         form = {key: web.form_value(data, key) for key in MESSAGE_FIELDS}
         if web.form_value(data, "intent") == "preview":
             customer = form["customer"] or str(next(iter(_sample(uow, campaign)), {}).get("id", ""))
@@ -298,9 +303,7 @@ def _actions(_: Callable[..., str]) -> dict[str, tuple[str, Callable[[dict[str, 
 def campaign_action(request: Request, campaign_id: int, data: web.Form) -> Response[str]:
     _ = web.translator(request)
     actions = _actions(_)
-    with web.web_uow(request, data) as uow:
-        campaigns = service(uow)
-        campaign = campaigns.get(campaign_id)
+    with _campaign(request, campaign_id, data) as (uow, campaigns, campaign):
         chosen = actions.get(web.form_value(data, "action"))
         if chosen is None:
             return _detail_page(request, uow, campaign, action_errors={"": _("Unknown action.")}, status=422)
@@ -353,9 +356,7 @@ def campaign_results(request: Request, campaign_id: int) -> Response[str]:
 @web.post("/{campaign_id:int}/costs")
 def cost_add(request: Request, campaign_id: int, data: web.Form) -> Response[str]:
     _ = web.translator(request)
-    with web.web_uow(request, data) as uow:
-        campaigns = service(uow)
-        campaign = campaigns.get(campaign_id)
+    with _campaign(request, campaign_id, data) as (uow, campaigns, campaign):
         form = {key: web.form_value(data, key) for key in ("amount", "description", "channel", "date")}
         _added, errors = attempt(uow, campaigns.add_cost, campaign.name, form["amount"], form["description"],
                                  channel=form["channel"] or None, on=form["date"] or None)
@@ -367,9 +368,7 @@ def cost_add(request: Request, campaign_id: int, data: web.Form) -> Response[str
 @web.post("/{campaign_id:int}/winner")
 def winner_pick(request: Request, campaign_id: int, data: web.Form) -> Response[str]:
     _ = web.translator(request)
-    with web.web_uow(request, data) as uow:
-        campaigns = service(uow)
-        campaign = campaigns.get(campaign_id)
+    with _campaign(request, campaign_id, data) as (uow, campaigns, campaign):
         done, errors = attempt(uow, lambda: campaigns.pick_winner(campaign.name, whole(web.form_value(data, "step"), "step") or 1,
                                                                   web.form_value(data, "variant") or None))
         if errors:

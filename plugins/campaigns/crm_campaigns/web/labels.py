@@ -43,6 +43,9 @@ FIELDS = {
 }
 FIELD_SOURCES = {"core": lazy("Customer"), "activities": lazy("Activities"), "rfm": lazy("RFM"),
                  "custom field": lazy("Custom fields")}
+#: The sidebar's entries, under one heading.
+NAVIGATION = (("/campaigns", lazy("Campaigns")), ("/campaigns/segments", lazy("Segments")))
+NAVIGATION_SECTION = lazy("Marketing")
 #: Codes left out of the builder's field list: aliases of fields listed already.
 ALIASES = ("lifecycle", "lifecycle_stage")
 
