@@ -47,10 +47,10 @@ def crm_register_pages(register):
 
 @hookimpl
 def crm_register_navigation(register):
-    from crm_sales.web import NAVIGATION, PERMISSIONS
+    from crm_sales.web import NAVIGATION, PERMISSIONS, SECTION
 
     for path, label, order in NAVIGATION:
-        register(path, label, permission=PERMISSIONS, order=order)
+        register(path, label, permission=PERMISSIONS, order=order, section=SECTION)
 
 
 @hookimpl

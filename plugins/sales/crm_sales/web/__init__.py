@@ -24,3 +24,5 @@ NAVIGATION = (
     ("/sales/quotes", lazy("Quotes"), 304),
 )
 PERMISSIONS = ("sales.edit", "sales.manage")
+#: The sidebar's heading over the entries.
+SECTION = lazy("Sales")

@@ -8,6 +8,7 @@ every change goes through the services, which ask for ``sales.edit``."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response
 
@@ -16,9 +17,9 @@ from crmcore.charts import funnel_chart
 
 from crm_sales.cli import opportunity_view
 from crm_sales.keypersons import map_svg
-from crm_sales.web.quotes import STATUS_LABELS
 from crm_sales.web.common import (active_users, attempt, customer_id, next_stage, stage_label, stage_labels,
                                   user_id, user_names)
+from crm_sales.web.quotes import STATUS_LABELS
 
 #: Cards shown per board, at most; the list page pages through the rest.
 BOARD_LIMIT = 500
@@ -68,7 +69,7 @@ def advance(request: Request, opportunity_id: int, data: web.Form) -> Response[s
         if errors:
             return _board_page(request, uow, owner, errors=errors, status=422)
         label = stage_labels(uow, web.request_locale(request))[moved.stage]
-    back = "/sales/pipeline" + (f"?owner={owner}" if owner else "")
+    back = "/sales/pipeline" + (f"?{urlencode({'owner': owner})}" if owner else "")
     return web.redirect(request, f"{back}#opportunity-{opportunity_id}",
                         _("%(name)s moved to %(stage)s.", name=moved.name, stage=label))
 

@@ -6,6 +6,7 @@ others (the service's rule)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response
 
@@ -41,6 +42,10 @@ def _plans_page(request: Request, uow: Any, month: str, user: str, *, form: dict
                     filter_errors=problems, form=form, errors=errors or {})
 
 
+def _plans_url(month: str, user: str) -> str:
+    return "/sales/plans?" + urlencode({"month": month, "user": user})
+
+
 @web.get("/plans")
 def plan_list(request: Request, month: str = "", user: str = "") -> Response[str]:
     with web.web_uow(request) as uow:
@@ -71,7 +76,7 @@ def plan_add(request: Request, data: web.Form) -> Response[str]:
         if errors:
             return _plans_page(request, uow, day[:7] if len(day) >= 7 else "", web.form_value(data, "user"),
                                form=dict(data), errors=errors, status=422)
-    return web.redirect(request, f"/sales/plans?month={made.month}&user={web.form_value(data, 'user')}",
+    return web.redirect(request, _plans_url(made.month, web.form_value(data, "user")),
                         _("Visit planned."))
 
 
@@ -80,7 +85,7 @@ def plan_remove(request: Request, plan_id: int, data: web.Form) -> Response[str]
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         removed = uow.service("sales").plans.remove(plan_id)
-    return web.redirect(request, f"/sales/plans?month={removed.month}&user={web.form_value(data, 'user')}",
+    return web.redirect(request, _plans_url(removed.month, web.form_value(data, "user")),
                         _("Planned visit removed."))
 
 
