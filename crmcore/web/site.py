@@ -16,7 +16,7 @@ from attrs import define, field
 from litestar import Request, Response
 from litestar.datastructures import Cookie
 
-from crmcore.errors import NotFound, ValidationError
+from crmcore.errors import Conflict, NotFound, ValidationError
 from crmcore.web.i18n import DEFAULT_LOCALE, LOCALE_NAMES, LOCALES, Catalogues, Formats, lazy, negotiate
 from crmcore.web.sessions import WebSession, WebSessions
 
@@ -265,13 +265,17 @@ def field_errors(error: ValidationError) -> dict[str, str]:
 
 def attempt(uow: "UnitOfWork", action: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, dict[str, str]]:
     """Run ``action`` in a savepoint: ``(result, {})``, or ``(None, errors)``
-    with nothing of it kept when it raised a ValidationError — so a form can
-    be shown again with its errors while the rest of the request commits."""
+    with nothing of it kept when it raised a ValidationError (errors per
+    field) or a Conflict (under ``""``: a quote no longer a draft, a closed
+    deal) — so a form can be shown again with its errors while the rest of
+    the request commits."""
     try:
         with uow.savepoint():
             return action(*args, **kwargs), {}
     except ValidationError as error:
         return None, field_errors(error)
+    except Conflict as error:
+        return None, {"": str(error)}
 
 
 def form_value(form: Mapping[str, Any], name: str, default: str = "") -> str:
