@@ -5,7 +5,7 @@ can answer a later poll."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import insert, select
 
@@ -27,9 +27,11 @@ class ImportJobs:
         self.uow = uow
 
     def run(self, kind: str, path: Path, file_name: str, *, on_duplicate: str = "skip", mapping: str | None = None,
-            encoding: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+            encoding: str | None = None, dry_run: bool = False,
+            progress: Callable[[int], None] | None = None) -> dict[str, Any]:
         """Import ``path`` in a savepoint of the request's unit of work (a dry
-        run rolls the savepoint back) and record the outcome."""
+        run rolls the savepoint back) and record the outcome. ``progress(n)``
+        is called as rows are read (customers and activities: per batch)."""
         from crmcore.importing import CustomerImport, import_activities, import_contacts, parse_mapping
 
         self.uow.require("customers.import")
@@ -40,11 +42,11 @@ class ImportJobs:
         try:
             with self.uow.savepoint():
                 if kind == "customers":
-                    result = CustomerImport(self.uow, on_duplicate).run(path, encoding=encoding, mapping=columns)
+                    result = CustomerImport(self.uow, on_duplicate, progress).run(path, encoding=encoding, mapping=columns)
                 elif kind == "contacts":
                     result = import_contacts(self.uow, path, encoding=encoding, mapping=columns)
                 else:
-                    result = import_activities(self.uow, path, encoding=encoding, mapping=columns)
+                    result = import_activities(self.uow, path, encoding=encoding, mapping=columns, progress=progress)
                 if dry_run:
                     result.dry_run = True
                     raise _DryRun

@@ -55,8 +55,9 @@ class WebSessions:
         self.uow.execute(delete(web_sessions).where(web_sessions.c.expires_at < now))
         return token, WebSession(session_id, user_id, csrf, locale)
 
-    def resume(self, token: str | None) -> WebSession | None:
-        """The live session the cookie names, or ``None``."""
+    def resume(self, token: str | None, *, touch: bool = True) -> WebSession | None:
+        """The live session the cookie names, or ``None``; ``touch`` keeps
+        it alive (a write, at most every ``TOUCH_EVERY``)."""
         if not token:
             return None
         row = self.uow.execute(
@@ -66,7 +67,7 @@ class WebSessions:
         now = self.uow.now
         if row is None or not row["active"] or row["expires_at"] <= now:
             return None
-        if now - row["last_seen_at"] >= TOUCH_EVERY:
+        if touch and now - row["last_seen_at"] >= TOUCH_EVERY:
             self.uow.execute(update(web_sessions).where(web_sessions.c.id == row["id"]).values(
                 last_seen_at=now, expires_at=min(now + IDLE_TIMEOUT, row["created_at"] + MAX_AGE)))
         return WebSession(row["id"], row["user_id"], row["csrf_token"], row["locale"])

@@ -105,6 +105,7 @@ class Site:
             "csrf_token": session.csrf_token if session is not None else "",
             "csrf_field": CSRF_FIELD,
             "nav": _grouped([entry for entry in self.navigation if entry.visible_to(uow)]) if uow is not None and session else [],
+            "current_nav": _current(self.navigation, request.url.path),
             "path": request.url.path,
             "query": request.query_params,
             "flash": unquote(request.cookies.get(FLASH_COOKIE, "")),
@@ -129,6 +130,13 @@ CORE_NAVIGATION = (
     {"path": "/admin", "label": lazy("Administration"), "permission": ("users.manage", "roles.manage", "plugins.manage"),
      "order": 900, "section": "admin"},
 )
+
+
+def _current(entries: list[NavEntry], path: str) -> str | None:
+    """The sidebar entry of the page: the longest entry path the page's path
+    starts with (``/campaigns/segments`` lights "Segments", not "Campaigns")."""
+    matching = [e.path for e in entries if path == e.path or (e.path != "/" and path.startswith(e.path.rstrip("/") + "/"))]
+    return max(matching, key=len, default=None)
 
 
 def _grouped(entries: list[NavEntry]) -> list[tuple[str | None, list[NavEntry]]]:
@@ -187,12 +195,17 @@ def request_locale(request: Request) -> str:
 
 def translator(request: Request) -> Callable[..., str]:
     """``_`` for messages a handler composes (flash messages, say):
-    ``_("Customer %(name)s created.", name=customer.name)``."""
-    return _formatting_gettext(site(request).catalogues.translations(request_locale(request)))[0]
+    ``_("Customer %(name)s created.", name=customer.name)``. The language is
+    looked up at each translation, so ``_`` may be made before the page's
+    unit of work knows whose session it is."""
+    def gettext(message: str, **variables: Any) -> str:
+        return _formatting_gettext(site(request).catalogues.translations(request_locale(request)))[0](message, **variables)
+
+    return gettext
 
 
 @contextmanager
-def web_uow(request: Request, form: Mapping[str, Any] | None = None) -> Iterator["UnitOfWork"]:
+def web_uow(request: Request, form: Mapping[str, Any] | None = None, *, readonly: bool = False) -> Iterator["UnitOfWork"]:
     """The page's unit of work, acting as the logged-in user.
 
     Raises :class:`LoginRequired` without a live session (the browser is sent
@@ -201,12 +214,21 @@ def web_uow(request: Request, form: Mapping[str, Any] | None = None) -> Iterator
     header: pass the handler's form data as ``form``. A plugin's page answers
     404 to users of departments where the plugin is disabled. Any exception
     rolls the whole request back.
+
+    ``readonly=True`` (GETs that write nothing, not even the audit trail):
+    one snapshot read that does not wait for a writer — a progress page
+    answers while an import holds SQLite's write lock.
     """
+    from contextlib import nullcontext
+
     from crmcore.api.auth import database_turn
+    from crmcore.storage.unit_of_work import UnitOfWork
 
     crm = request.app.state["crm"]
-    with database_turn(request.app.state), crm.unit_of_work() as uow:
-        session = WebSessions(uow).resume(request.cookies.get(SESSION_COOKIE))
+    turn = nullcontext() if readonly else database_turn(request.app.state)
+    unit = UnitOfWork(crm, None, isolation_level="REPEATABLE READ") if readonly else crm.unit_of_work()
+    with turn, unit as uow:
+        session = WebSessions(uow).resume(request.cookies.get(SESSION_COOKIE), touch=not readonly)
         if session is None:
             raise LoginRequired()
         request.state.crm_session = session

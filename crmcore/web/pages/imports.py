@@ -46,6 +46,7 @@ class Run:
     kind: str
     file_name: str
     rows: int | None = None
+    done: int = 0  # rows read so far
     status: str = "running"  # running | done | failed
     import_id: int | None = None
     error: str | None = None
@@ -93,7 +94,7 @@ def _import(app_state: Any, run: Run, folder: Path, path: Path, options: dict[st
         crm = app_state["crm"]
         with database_turn(app_state), crm.unit_of_work() as uow:
             uow.act_as(run.user_id)
-            row = ImportJobs(uow).run(run.kind, path, run.file_name, **options)
+            row = ImportJobs(uow).run(run.kind, path, run.file_name, progress=lambda n: _advance(run, n), **options)
         run.import_id, run.status = row["id"], "done"
     except ValidationError as error:
         run.error, run.status = "; ".join(error.errors), "failed"
@@ -103,6 +104,10 @@ def _import(app_state: Any, run: Run, folder: Path, path: Path, options: dict[st
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         run.finished.set()
+
+
+def _advance(run: Run, rows: int) -> None:
+    run.done += rows
 
 
 def _recent(uow: Any) -> list[dict[str, Any]]:
@@ -168,13 +173,17 @@ def import_upload(request: Request, data: Upload) -> Response[str]:
 
 @get("/imports/runs/{token:str}", name="import_run")
 def import_run(request: Request, token: str) -> Response[str]:
-    """The progress page; ``crm.js`` polls its ``progress`` block until done."""
-    with web_uow(request) as uow:
-        run = _runs(request).get(token)
+    """The progress page; ``crm.js`` polls its ``progress`` block until done.
+    It only reads (a snapshot), so it answers while the import holds the
+    write lock."""
+    run = _runs(request).get(token)
+    # read before the snapshot starts: an import that finished by now is in it
+    finished = run is not None and run.finished.is_set()
+    with web_uow(request, readonly=True) as uow:
         if run is None or run.user_id != uow.actor.id:
             raise NotFound("no such import in progress")
         job = None
-        if run.status == "done" and run.import_id is not None:
+        if finished and run.status == "done" and run.import_id is not None:
             from crmcore.api.jobs import ImportJobs
 
             job = ImportJobs(uow).get(run.import_id)

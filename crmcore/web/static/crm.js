@@ -31,6 +31,9 @@
     }
     form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 250); });
     form.addEventListener("change", function () { clearTimeout(timer); timer = setTimeout(refresh, 50); });
+    // a submit (of this form or any other) wins: no late refresh may swap the
+    // page or rewrite the address under a navigation already under way
+    document.addEventListener("submit", function () { clearTimeout(timer); serial++; }, true);
   }
 
   // <div data-poll="URL" data-block="BLOCK">: refresh every second until the
