@@ -55,6 +55,7 @@ _EXPORTS = {
     "bar_chart": "crmcore.charts",
     "funnel_chart": "crmcore.charts",
     "grid_chart": "crmcore.charts",
+    "line_chart": "crmcore.charts",
     "save_chart": "crmcore.charts",
     "ERASED": "crmcore.privacy",
     "CLIState": "crmcore.cli.context",
@@ -77,7 +78,7 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from crmcore.app import CRM
-    from crmcore.charts import bar_chart, funnel_chart, grid_chart, save_chart
+    from crmcore.charts import bar_chart, funnel_chart, grid_chart, line_chart, save_chart
     from crmcore.cli.context import CLIState, pass_state, render_fields, render_table
     from crmcore.clock import utcnow
     from crmcore.config import Config

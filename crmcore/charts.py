@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 PALETTE = ("#2f6fdf", "#3fa66a", "#e8a33d", "#d9534f", "#8e6bd8", "#2bb3c0", "#7f8c8d", "#c0607a")
 FONT = "font-family='PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif'"
@@ -81,6 +81,37 @@ def grid_chart(title: str, rows: Sequence[str], columns: Sequence[str], values: 
             body.append(f"<rect x='{x:.1f}' y='{y}' width='{cell_w - 2:.1f}' height='{cell_h - 2}' fill='#2f6fdf' fill-opacity='{opacity:.2f}'/>")
             body.append(f"<text x='{x + cell_w / 2:.1f}' y='{y + cell_h / 2 + 4}' text-anchor='middle' font-size='11'>{_number(float(value))}</text>")
     return _document(width, height, title, body)
+
+
+def line_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float]], *, width: int = 720) -> str:
+    """One line per series over ``labels`` (months, days), with a legend:
+    points over time, call volumes."""
+    WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = width, 300, 70, 20, 70, 40
+    values = [float(v) for line in series.values() for v in line]
+    low, high = min([0.0, *values]), max([0.0, *values]) or 1.0
+    span_x, span_y = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def x(index: int) -> float:
+        return LEFT + (span_x * index / (len(labels) - 1) if len(labels) > 1 else span_x / 2)
+
+    def y(value: float) -> float:
+        return TOP + span_y * (high - value) / ((high - low) or 1)
+
+    body = [f"<line x1='{LEFT}' y1='{y(0):.1f}' x2='{WIDTH - RIGHT}' y2='{y(0):.1f}' stroke='#999'/>"]
+    for tick in (low, (low + high) / 2, high):
+        body.append(f"<text x='{LEFT - 6}' y='{y(tick) + 4:.1f}' text-anchor='end' font-size='11'>{_number(tick)}</text>")
+    step = max(1, len(labels) // 8)
+    for index, label in enumerate(labels):
+        if index % step == 0 or index == len(labels) - 1:
+            body.append(f"<text x='{x(index):.1f}' y='{HEIGHT - 14}' text-anchor='middle' font-size='11'>{escape(label)}</text>")
+    for number, (name, line) in enumerate(series.items()):
+        colour = PALETTE[number % len(PALETTE)]
+        points = " ".join(f"{x(i):.1f},{y(float(v)):.1f}" for i, v in enumerate(line))
+        body.append(f"<polyline points='{points}' fill='none' stroke='{colour}' stroke-width='2.5'/>")
+        body += [f"<circle cx='{x(i):.1f}' cy='{y(float(v)):.1f}' r='3' fill='{colour}'/>" for i, v in enumerate(line)]
+        body.append(f"<rect x='{LEFT + number * 160}' y='40' width='12' height='12' fill='{colour}'/>"
+                    f"<text x='{LEFT + number * 160 + 18}' y='50' font-size='12'>{escape(name)}</text>")
+    return _document(WIDTH, HEIGHT, title, body)
 
 
 def save_chart(svg: str, path: str | Path) -> Path:

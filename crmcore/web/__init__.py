@@ -27,7 +27,7 @@ docs/web.md. Importing this package is cheap; Litestar loads on first use.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 _EXPORTS = {
     "web_uow": "crmcore.web.site",
