@@ -104,10 +104,10 @@ def crm_register_pages(register):
 
 @hookimpl
 def crm_register_navigation(register):
-    from crm_analytics.web import NAVIGATION
+    from crm_analytics.web import NAVIGATION, SECTION
 
     entry = dict(NAVIGATION)
-    register(entry.pop("path"), entry.pop("label"), **entry)
+    register(entry.pop("path"), entry.pop("label"), section=SECTION, **entry)
 
 
 @hookimpl

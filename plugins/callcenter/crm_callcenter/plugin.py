@@ -38,10 +38,10 @@ def crm_register_pages(register):
 
 @hookimpl
 def crm_register_navigation(register):
-    from crm_callcenter.web import NAVIGATION
+    from crm_callcenter.web import NAVIGATION, SECTION
 
     for path, label, order in NAVIGATION:
-        register(path, label, permission="callcenter.view", order=order)
+        register(path, label, permission="callcenter.view", order=order, section=SECTION)
 
 
 @hookimpl

@@ -84,10 +84,10 @@ def crm_register_pages(register):
 
 @hookimpl
 def crm_register_navigation(register):
-    from crm_partners.web import NAVIGATION
+    from crm_partners.web import NAVIGATION, SECTION
 
     for path, label, permission, order in NAVIGATION:
-        register(path, label, permission=permission, order=order)
+        register(path, label, permission=permission, order=order, section=SECTION)
 
 
 @hookimpl

@@ -9,6 +9,9 @@ if TYPE_CHECKING:
     from crmcore import Panel, UnitOfWork
 
 #: The sidebar entry: the RFM grid, with tabs to the CLV and churn pages.
+#: The sidebar heading of the plugin's entries.
+SECTION = lazy("Analytics")
+
 NAVIGATION = {"path": "/analytics", "label": lazy("Customer value"), "permission": "analytics.view", "order": 600}
 
 

@@ -16,6 +16,9 @@ from crm_callcenter.web import console, knowledge, reports, tickets
 HANDLERS: list[Any] = [*tickets.HANDLERS, *console.HANDLERS, *knowledge.HANDLERS, *reports.HANDLERS]
 
 #: Sidebar entries (path, English label, order), for users holding ``callcenter.view``.
+#: The sidebar heading of the plugin's entries.
+SECTION = lazy("Customer service")
+
 NAVIGATION = (
     ("/callcenter/tickets", lazy("Service tickets"), 500),
     ("/callcenter/console", lazy("Agent console"), 510),

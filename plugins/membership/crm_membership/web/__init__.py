@@ -19,6 +19,9 @@ from crm_membership.web import catalogue, club, members
 HANDLERS: list[Any] = [*members.HANDLERS, *catalogue.HANDLERS, *club.HANDLERS]
 
 #: Sidebar entries: (path, label, permission, order). The core uses orders 0–25 and 900.
+#: The sidebar heading of the plugin's entries.
+SECTION = lazy("Member club")
+
 NAVIGATION = (
     ("/membership/applications", lazy("Member applications"), ("membership.approve", "membership.apply"), 300),
     ("/membership/members", lazy("Members"), "membership.view", 301),

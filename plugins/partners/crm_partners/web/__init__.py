@@ -16,6 +16,9 @@ def handlers() -> list[Any]:
 
 
 #: (path, label, permission, order): the sidebar, after the core's entries.
+#: The sidebar heading of the plugin's entries.
+SECTION = lazy("Partner channel")
+
 NAVIGATION = (
     ("/partners", lazy("Partners"), "partners.view", 400),
     ("/partners/registrations", lazy("Deal registrations"), "partners.view", 401),
