@@ -99,6 +99,13 @@ def crm_customer_panel(uow, customer):
 
 
 @hookimpl
+def crm_dashboard_panel(uow):
+    from crm_membership.web import dashboard_panel
+
+    return dashboard_panel(uow)
+
+
+@hookimpl
 def crm_demo_data(uow, customers):
     from crm_membership.demo import make_demo
 

@@ -112,3 +112,35 @@ def test_a_department_with_the_plugin_disabled_gets_404_and_no_navigation(web, c
 
 def test_the_catalogue_translates_every_message():
     assert untranslated(PACKAGE, PACKAGE / "locale") == {}
+
+
+def test_the_dashboard_shows_applications_to_review_to_approvers_and_the_weeks_events_to_viewers(web, club):
+    from datetime import timedelta
+
+    from crm_membership.common import local_today
+
+    apps = [club.service(lambda s, n=n: s.members.apply(name=f"申请人{n}", phone=f"1390000111{n}", channel="web")) for n in range(4)]
+    club.service(lambda s: s.members.reject(apps[0]["id"], reason="资料不全"))
+    today = club.service(lambda s: local_today(s.uow))
+    on = {days: club.service(lambda s, d=days: s.events.add(f"活动{d}", held_on=(today + timedelta(days=d)).isoformat(), reward_points=10))
+          for days in (-1, 0, 3, 10)}
+    pending = club.service(lambda s: s.members.applications("pending"))
+    newest = sorted(pending, key=lambda app: app["id"], reverse=True)[:3]
+    web.user("approver", permissions=CLERK)
+    web.user("viewer", permissions=("membership.view", "customers.view_all"))
+    web.user("nobody", permissions=("customers.view_all",))
+    with logged_in(web, "approver") as client:
+        dashboard = client.get("/").text
+    assert "会员俱乐部：待审核与近期活动" in dashboard
+    assert f'<a href="/membership/applications">待审核的入会申请：{len(pending)}</a>' in dashboard
+    assert [int(i) for i in re.findall(r'href="/membership/applications#app-(\d+)"', dashboard)] == [app["id"] for app in newest]
+    for app in newest:
+        assert app["name"] in dashboard
+    assert [int(i) for i in re.findall(r'href="/membership/events/(\d+)"', dashboard)] == [on[0]["id"], on[3]["id"]]
+    assert "今天" in dashboard
+    with logged_in(web, "viewer") as client:
+        dashboard = client.get("/").text
+    assert "会员俱乐部：待审核与近期活动" in dashboard and "/membership/applications#app-" not in dashboard
+    assert [int(i) for i in re.findall(r'href="/membership/events/(\d+)"', dashboard)] == [on[0]["id"], on[3]["id"]]
+    with logged_in(web, "nobody") as client:
+        assert "会员俱乐部：待审核与近期活动" not in client.get("/").text

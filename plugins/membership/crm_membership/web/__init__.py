@@ -10,11 +10,15 @@ stays out of ``crm --help``).
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from crmcore.web.i18n import lazy
 
 from crm_membership.web import catalogue, club, members
+
+if TYPE_CHECKING:
+    from crmcore import Panel, UnitOfWork
 
 HANDLERS: list[Any] = [*members.HANDLERS, *catalogue.HANDLERS, *club.HANDLERS]
 
@@ -32,3 +36,34 @@ NAVIGATION = (
     ("/membership/care", lazy("Member care"), "membership.care", 306),
     ("/membership/reports", lazy("Membership reports"), "membership.view", 307),
 )
+
+
+#: How many pending applications the dashboard lists (the count covers them all).
+DASHBOARD_APPLICATIONS = 3
+#: Member events on the dashboard: today's and those of the next days, up to a week.
+DASHBOARD_EVENT_DAYS = 7
+
+
+def dashboard_panel(uow: "UnitOfWork") -> "Panel | None":
+    """The club's morning: applications waiting for review (for users who
+    may approve them; the newest few, masked as on the applications page)
+    and the member events of today and the coming week."""
+    from crmcore import Panel
+
+    from crm_membership.common import local_today, masked_application
+
+    if not uow.actor.can("membership.view"):
+        return None
+    service = uow.service("membership")
+    waiting: list[dict[str, Any]] = []
+    if uow.actor.can("membership.approve"):
+        waiting = service.members.applications("pending", limit=10_000)  # in the customers the user may see
+    today = local_today(uow)
+    upcoming = sorted((e for e in service.events.list() if today <= e["held_on"] < today + timedelta(days=DASHBOARD_EVENT_DAYS)),
+                      key=lambda e: (e["held_on"], e["id"]))
+    if not waiting and not upcoming:
+        return None
+    recent = [masked_application(uow, row) for row in reversed(waiting[-DASHBOARD_APPLICATIONS:])]
+    return Panel("membership", lazy("Member club: to review and coming up"),
+                 {"waiting": len(waiting), "applications": recent, "events": upcoming, "today": today},
+                 template="membership/web/dashboard.html")
