@@ -25,7 +25,8 @@ environment with crmcore installed has these fixtures:
 ``web``
     A real server (uvicorn on a free port) for the test's CRM: ``web.url``;
     ``web.user("alice", permissions=[...], department=..., password=...)``
-    makes a user who can log in.
+    makes a user who can log in; ``with web.client("alice") as http:`` is an
+    httpx client logged in through the login form.
 ``browser_page``
     A Playwright page in headless Chromium (Debian's ``chromium``, no
     download), 1366×768, Chinese; ``web.login(browser_page, "alice")`` logs
@@ -50,6 +51,7 @@ import os
 import re
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -403,6 +405,18 @@ class WebServer:
         page.get_by_label(_LOGIN_LABELS["password"]).fill(password)
         page.locator("form[action='/login'] button[type=submit]").click()
         page.wait_for_url(lambda url: "/login" not in url)
+
+    @contextmanager
+    def client(self, username: str, password: str = DEFAULT_TEST_PASSWORD, **headers: str) -> Iterator[Any]:
+        """An httpx client logged in through the login form (redirects not
+        followed, so tests see 303s and 403s as they are)."""
+        import httpx
+
+        with httpx.Client(base_url=self.url, follow_redirects=False, timeout=30, headers=headers) as client:
+            token = re.search(r'name="_csrf" value="([^"]+)"', client.get("/login").text).group(1)
+            response = client.post("/login", data={"username": username, "password": password, "_csrf": token})
+            assert response.status_code == 303, f"login as {username} failed: {response.status_code}"
+            yield client
 
     def stop(self) -> None:
         if self._server is not None:

@@ -2,26 +2,16 @@
 over plain HTTP against a real server."""
 
 import re
-from contextlib import contextmanager
-from typing import Iterator
-
-import httpx
 import pytest
 
-from crmcore.testing import DEFAULT_TEST_PASSWORD
 
 
 def form_token(html: str) -> str:
     return re.search(r'name="_csrf" value="([^"]+)"', html).group(1)
 
 
-@contextmanager
-def logged_in(web, username: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=web.url, follow_redirects=False, timeout=30) as client:
-        token = form_token(client.get("/login").text)
-        response = client.post("/login", data={"username": username, "password": DEFAULT_TEST_PASSWORD, "_csrf": token})
-        assert response.status_code == 303
-        yield client
+def logged_in(web, username: str):
+    return web.client(username)
 
 
 @pytest.mark.parametrize("path, permission", [

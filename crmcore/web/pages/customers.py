@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from crmcore.domain.customers import CONTACT_DETAIL_FIELDS, GENDERS, KINDS
 from crmcore.presenting import can_see_contact_details, contact_view, customer_panels, customer_view
+from crmcore.web.pages.contacts import DECISION_ROLE_LABELS, RELATIONSHIP_LABELS
 from crmcore.web.pages.labels import activity_type_label, choice_labels, choice_options
 from crmcore.web.routes import Form, get, post
 from crmcore.web.site import attempt, form_value, page, redirect, request_locale, translator, web_uow
@@ -60,7 +61,7 @@ def _customer_page(request: Request, uow: Any, customer_id: int, **extra: Any) -
                 panels=customer_panels(uow, customer), history=list(reversed(history)), staff=staff,
                 label=choice_labels(uow, locale), type_label=activity_type_label(uow, locale),
                 activity_types=sorted(uow.crm.activity_types.values(), key=lambda t: (t.plugin != "core", t.name)),
-                **extra)
+                decision_roles=DECISION_ROLE_LABELS, relationships=RELATIONSHIP_LABELS, **extra)
 
 
 def _masked_entry(entry: Any) -> Any:
