@@ -119,6 +119,13 @@ def crm_customer_panel(uow, customer):
     return WebPanel("campaigns", "营销活动 Campaigns", history, lines=lines, template="campaigns/web/panel.html")
 
 
+@hookimpl
+def crm_dashboard_panel(uow):
+    from crm_campaigns.web.dashboard import dashboard_panel
+
+    return dashboard_panel(uow)
+
+
 #: Webhook events (``crm webhook events``); payloads carry ids, never contact details.
 EVENTS = {
     "campaigns.campaign.launched": "A campaign was launched: its audience frozen and its first step sent",

@@ -131,3 +131,27 @@ def test_a_department_without_the_plugin_gets_404_and_no_navigation(web, shop, c
     web.user("erin", permissions=MARKETER)
     with logged_in(web, "erin") as client:
         assert 'href="/campaigns"' in client.get("/customers").text
+
+
+def test_the_dashboard_shows_drafts_to_approvers_and_running_campaigns_roi_to_viewers_only(web, shop, service):
+    made, running_id, _segment_id = shop
+    draft_id = service(lambda s: s.add("秋季促销", segment="上海客户", channels=["sms"], budget="500").id)
+    expected = service(lambda s: s.stats(running_id))
+    from crmcore.web.i18n import Formats
+
+    roi = Formats("zh_CN", "Asia/Shanghai").percent(expected["roi"])
+    web.user("erin", permissions=MARKETER)
+    web.user("vic", permissions=("campaigns.view", "customers.view_all"))
+    web.user("clerk", permissions=("customers.view_all",))
+    with logged_in(web, "erin") as client:
+        dashboard = client.get("/").text
+    assert "今日营销活动" in dashboard and "待您审批：1 个" in dashboard
+    assert f'href="/campaigns/{draft_id}">秋季促销</a>' in dashboard
+    assert re.findall(r'href="/campaigns/(\d+)/results">', dashboard) == [str(running_id)]
+    assert expected["roi"] is not None and f"投资回报率 {roi}" in dashboard
+    with logged_in(web, "vic") as client:
+        dashboard = client.get("/").text
+    assert "今日营销活动" in dashboard and "待您审批" not in dashboard and "秋季促销" not in dashboard
+    assert f'href="/campaigns/{running_id}/results">春季促销</a>' in dashboard
+    with logged_in(web, "clerk") as client:
+        assert "今日营销活动" not in client.get("/").text
