@@ -167,6 +167,13 @@ def crm_customer_panel(uow, customer):
 
 
 @hookimpl
+def crm_dashboard_panel(uow):
+    from crm_sales.web.dashboard import dashboard_panel
+
+    return dashboard_panel(uow)
+
+
+@hookimpl
 def crm_demo_data(uow, customers):
     from crm_sales.demo import make_demo
 

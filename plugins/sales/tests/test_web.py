@@ -109,3 +109,51 @@ def test_a_department_without_sales_gets_no_pages_and_no_navigation(web, crm, de
 
 def test_the_catalogue_translates_every_message():
     assert untranslated(PACKAGE, PACKAGE / "locale") == {}
+
+
+def test_the_dashboard_shows_my_deals_and_todays_visits_to_salespeople_only(web, deal, crm, opp):
+    from datetime import timedelta
+
+    from crmcore.web.i18n import Formats
+    from crm_sales.values import local_date
+
+    web.user("bob", permissions=SALES, department="上海分公司")
+    web.user("viewer", permissions=("customers.view",), department="上海分公司")
+    customer = deal["customer"]
+    with crm.unit_of_work() as uow:
+        today = local_date(uow.now, crm.config.timezone)
+    for days, name in ((-10, "逾期项目"), (-3, "稍逾期项目"), (2, "本周项目"), (40, "下季度项目"), (None, "无日期项目")):
+        opp(customer.id, actor="alice", name=name, amount="80000",
+            expected_close=(today + timedelta(days=days)).isoformat() if days is not None else None)
+    for days in range(1, 7):  # more closing soon than the panel lists
+        opp(customer.id, actor="alice", name=f"近期项目{days}", expected_close=(today + timedelta(days=days)).isoformat())
+    bobs = opp(customer.id, actor="bob", name="鲍勃的项目", expected_close=today.isoformat())
+    with crm.unit_of_work(actor="alice") as uow:
+        sales = uow.service("sales")
+        sales.plans.add(user="alice", month=today.strftime("%Y-%m"), customer_id=customer.id, purpose="今日拜访王总",
+                        planned_date=today)
+        sales.plans.add(user="alice", month=(today + timedelta(days=31)).strftime("%Y-%m"), customer_id=customer.id,
+                        purpose="下月拜访", planned_date=today + timedelta(days=31))
+        mine = sales.opportunities.list(owner_id=uow.actor.id, open_only=True)
+    dated = sorted((o for o in mine if o.expected_close), key=lambda o: (o.expected_close, o.id))
+    overdue = [o.id for o in dated if o.expected_close < today]
+    soonest = [o.id for o in dated if o.expected_close >= today][:5]
+    assert overdue and len(soonest) == 5
+
+    with logged_in(web, "alice") as client:
+        dashboard = client.get("/").text
+    assert 'id="dash-sales-h"' in dashboard and "我的销售" in dashboard
+    panel = dashboard.split('id="dash-sales-h"', 1)[1].split("</section>", 1)[0]
+    head, rest = panel.split("已过预计成交日期", 1)
+    late, rest = rest.split("即将成交", 1)
+    soon, visits = rest.split("今日计划拜访", 1)
+    fmt = Formats("zh_CN", crm.config.timezone)
+    assert f"<strong>{len(mine)}</strong>" in head and fmt.money(sum(o.amount for o in mine)) in head
+    assert "/sales/opportunities?owner=alice" in head
+    linked = lambda html: [int(i) for i in re.findall(r'href="/sales/opportunities/(\d+)"', html)]  # noqa: E731
+    assert linked(late) == overdue and f">{len(overdue)}</span>" in late
+    assert linked(soon) == soonest and bobs.id not in linked(panel)
+    assert '<a href="/sales/plans">今日计划拜访' in panel and "今日拜访王总" in visits and "下月拜访" not in panel
+
+    with logged_in(web, "viewer") as client:
+        assert 'id="dash-sales-h"' not in client.get("/").text
