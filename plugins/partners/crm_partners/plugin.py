@@ -91,6 +91,13 @@ def crm_register_navigation(register):
 
 
 @hookimpl
+def crm_dashboard_panel(uow):
+    from crm_partners.web import dashboard_panel
+
+    return dashboard_panel(uow)
+
+
+@hookimpl
 def crm_register_translations(register):
     register(HERE / "locale")
 

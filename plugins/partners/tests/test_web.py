@@ -148,3 +148,42 @@ def test_every_message_has_a_chinese_translation():
     from crmcore.web.i18n import untranslated
 
     assert untranslated(PACKAGE, PACKAGE / "locale") == {}
+
+
+def test_the_dashboard_shows_the_partner_channel_to_do_for_partner_viewers_only(web, crm, deals, partner, make, service):
+    from sqlalchemy import update
+
+    from crm_partners import tables as t
+
+    third = partner("丙渠道有限公司")
+    today = date.today()
+
+    ends = [make.customer(name=f"报备客户{i}") for i in range(5)]
+
+    def more_conflicts(s):  # a registration already open for the customer: each new one waits for approval
+        for i, end in enumerate(ends):
+            s.register(deals["second"], end.id, amount="10000", close=today + timedelta(days=30))
+            s.register(third, end.id, amount=str(20000 + i), close=today + timedelta(days=30))
+
+    service(more_conflicts)
+    with crm.unit_of_work() as uow:
+        offer = uow.service("partners").assignment(deals["offer"])
+        uow.execute(update(t.assignments).where(t.assignments.c.id == deals["offer"])
+                    .values(deadline_at=offer["assigned_at"] - timedelta(hours=1)))
+    with crm.unit_of_work() as uow:
+        partners = uow.service("partners")
+        pending = partners.registrations(status="pending")
+        late = [a for a in partners.assignments(status="offered") if a["deadline_at"] < uow.now]
+        ending = partners.agreements(expiring_within=30)
+    assert len(pending) > 5 and all(r["conflicts"] for r in pending) and late and ending
+    web.user("carol", permissions=("customers.view_all", "partners.view"))
+    web.user("dave", permissions=("customers.view_all",))
+    dashboard = login(web, "carol").get("/").text
+    assert "渠道待办" in dashboard
+    assert f'<a href="/partners/registrations?status=pending">{len(pending)} 条商机报备待审批</a>' in dashboard
+    linked = re.findall(r'<li><a href="/partners/registrations/(\d+)">', dashboard)
+    assert [int(i) for i in linked] == [r["id"] for r in pending[:5]], "the five newest, newest first"
+    assert dashboard.count('<span class="badge warn">') >= 5 and f"{len(pending[0]['conflicts'])} 项冲突" in dashboard
+    assert f'<a href="/partners/assignments">{len(late)} 条线索分派已超过接受期限</a>' in dashboard
+    assert f'<a href="/partners/agreements?expiring=30">{len(ending)} 份协议将在 30 天内到期</a>' in dashboard
+    assert "渠道待办" not in login(web, "dave").get("/").text
