@@ -82,6 +82,13 @@ def crm_customer_panel(uow, customer):
 
 
 @hookimpl
+def crm_dashboard_panel(uow):
+    from crm_callcenter.web.dashboard import dashboard_panel
+
+    return dashboard_panel(uow)
+
+
+@hookimpl
 def crm_customer_merged(uow, kept, merged):
     uow.service("callcenter").move_customer(kept.id, merged.id)
 

@@ -126,3 +126,37 @@ def test_a_ticket_form_with_mistakes_is_shown_again_with_them(web, service_desk,
         assert again.status_code == 422 and "cannot go from closed to resolved" in again.text
     row = ticket_row(crm, ticket_id)
     assert (row["subject"], row["priority"], row["status"]) == ("门禁卡失灵", "high", "closed")
+
+
+def test_the_dashboard_shows_my_most_urgent_tickets_and_the_queue_counts_to_agents_only(web, service_desk, crm, make, open_ticket,
+                                                                                        web_session):
+    import re
+
+    from crm_callcenter.web.common import with_clocks
+
+    web.user("clerk", permissions=("customers.view_all",))
+    customer = make.customer(name="王芳")
+    for n, hours_ago in enumerate((0.2, 30, 3, 0.5, 50, 0.1)):  # six of lily's: more than the panel shows, three overdue (1h to respond)
+        open_ticket(customer.id, f"莉莉的工单{n}", hours_ago=hours_ago, assignee="lily")
+    open_ticket(customer.id, "鲍勃的工单", hours_ago=40, assignee="bob")
+    open_ticket(customer.id, "无人处理", hours_ago=20)
+    open_ticket(customer.id, "刚来的", hours_ago=0.1)
+    with crm.unit_of_work(actor="lily") as uow:
+        svc = uow.service("callcenter")
+        mine = with_clocks(svc.list_tickets(assignee="lily", open_only=True))
+        unassigned = len(svc.list_tickets(open_only=True, status="new"))
+        overdue = len(svc.list_tickets(open_only=True, overdue=True))
+    assert len(mine) == 6 and (unassigned, overdue) == (2, 5)
+    with web_session("lily") as client:
+        page = client.get("/").text
+    assert "我的客服工单" in page
+    panel = page[page.index('id="dash-callcenter-h"'):]
+    panel = panel[:panel.index("</section>")]
+    assert [int(i) for i in re.findall(r'<a href="/callcenter/tickets/(\d+)">', panel)] == [t["id"] for t in mine[:5]]
+    assert panel.count("已超时 ") == sum(t["clock"]["status"] == "overdue" for t in mine[:5]) == 3
+    assert "剩余" in panel and "鲍勃的工单" not in panel
+    assert f"待分派：{unassigned}" in panel and f"已超时：{overdue}" in panel
+    assert 'href="/callcenter/tickets?view=unassigned"' in panel and 'href="/callcenter/tickets?view=overdue"' in panel
+    with web_session("clerk") as client:
+        page = client.get("/").text
+    assert "dash-callcenter-h" not in page and "我的客服工单" not in page
