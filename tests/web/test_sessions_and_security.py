@@ -203,3 +203,13 @@ def test_a_password_too_short_is_refused_when_adding_a_user(cli):
     result = cli("user", "add", "alice", "--password", "short")
     assert result.exit_code == 1 and "password" in result.stderr
     assert all(user["username"] != "alice" for user in cli("user", "list", json=True).json)
+
+
+def test_the_history_names_actions_and_fields_in_the_readers_language(web, alice, make, crm):
+    customer = make.customer(name="张伟", department_id=department_id(web.crm, "上海分公司"))
+    with crm.unit_of_work() as uow:
+        uow.customers.update(customer.id, city="上海")
+    with web.client("alice") as client:
+        history = client.get(f"/customers/{customer.id}").text.split('id="history"')[1]
+    assert "创建档案" in history and "修改" in history and "城市: — → 上海" in history
+    assert ">create<" not in history and "city" not in history

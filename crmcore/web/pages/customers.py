@@ -14,9 +14,24 @@ from crmcore.domain.customers import CONTACT_DETAIL_FIELDS, GENDERS, KINDS
 from crmcore.presenting import can_see_contact_details, contact_view, customer_panels, customer_view
 from crmcore.web.pages.contacts import DECISION_ROLE_LABELS, RELATIONSHIP_LABELS
 from crmcore.web.pages.labels import activity_type_label, choice_labels, choice_options
+from crmcore.web.i18n import lazy
 from crmcore.web.routes import Form, get, post
 from crmcore.web.site import attempt, form_value, page, redirect, request_locale, translator, web_uow
 
+#: The audit trail's actions and fields, as the history table shows them.
+HISTORY_ACTIONS = {"create": lazy("Created the archive"), "update": lazy("Changed"), "cancel": lazy("Cancelled"),
+                   "restore": lazy("Restored"), "merge": lazy("Merged another into this"),
+                   "merged_into": lazy("Merged into another"), "view": lazy("Viewed"), "hand-over": lazy("Handed over"),
+                   "import": lazy("Imported"), "erase": lazy("Erased")}
+HISTORY_FIELDS = {"name": lazy("Name"), "kind": lazy("Kind"), "code": lazy("Code"), "phones": lazy("Phones"),
+                  "emails": lazy("E-mails"), "address": lazy("Address"), "region": lazy("Region"),
+                  "province": lazy("Province"), "city": lazy("City"), "industry": lazy("Industry"),
+                  "position": lazy("Position"), "birthday": lazy("Birthday"), "gender": lazy("Gender"),
+                  "source": lazy("Source"), "level": lazy("Level"), "status": lazy("Status"), "stage": lazy("Stage"),
+                  "tags": lazy("Tags"), "owner_id": lazy("Owner"), "department_id": lazy("Department"),
+                  "custom": lazy("Custom fields"), "do_not_contact": lazy("Do not contact"), "notes": lazy("Notes"),
+                  "active": lazy("Active"), "reason": lazy("Reason"), "merged": lazy("Merged customer"),
+                  "merged_name": lazy("Merged customer's name"), "into": lazy("Merged into")}
 PAGE_SIZE = 25
 SORTS = ("id", "-id", "name", "-name", "created", "-created", "updated", "-updated")
 FILTERS = ("level", "status", "stage", "tag")
@@ -61,7 +76,8 @@ def _customer_page(request: Request, uow: Any, customer_id: int, **extra: Any) -
                 panels=customer_panels(uow, customer), history=list(reversed(history)), staff=staff,
                 label=choice_labels(uow, locale), type_label=activity_type_label(uow, locale),
                 activity_types=sorted(uow.crm.activity_types.values(), key=lambda t: (t.plugin != "core", t.name)),
-                decision_roles=DECISION_ROLE_LABELS, relationships=RELATIONSHIP_LABELS, **extra)
+                decision_roles=DECISION_ROLE_LABELS, relationships=RELATIONSHIP_LABELS,
+                history_actions=HISTORY_ACTIONS, history_fields=HISTORY_FIELDS, **extra)
 
 
 def _masked_entry(entry: Any) -> Any:
