@@ -103,17 +103,18 @@ def test_contact_details_are_masked_for_subscriptions_made_by_users_who_cannot_s
 
 def _stamps_plugin():
     from litestar import Request, get, post
+    from litestar.params import FromPath
 
     from crmcore.api import request_uow
 
     @get("/hello/{customer_id:int}", sync_to_thread=True)
-    def hello(request: Request, customer_id: int) -> dict[str, object]:
+    def hello(request: Request, customer_id: FromPath[int]) -> dict[str, object]:
         with request_uow(request) as uow:
             customer = uow.customers.get(customer_id)
             return {"hello": customer.name, "actor": uow.actor.username}
 
     @post("/stamps/{customer_id:int}", sync_to_thread=True)
-    def stamp(request: Request, customer_id: int) -> dict[str, int]:
+    def stamp(request: Request, customer_id: FromPath[int]) -> dict[str, int]:
         with request_uow(request) as uow:
             uow.customers.get(customer_id)
             queued = uow.publish("stamps.stamp.given", {"customer_id": customer_id, "stamps": 1})

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from litestar import Request, Response
+from litestar.params import FromPath
 
 from crmcore.errors import PermissionDenied
 from crmcore.web.i18n import LOCALE_NAMES
@@ -128,14 +129,14 @@ def _deactivate_page(request: Request, uow: Any, user: Any, form: dict[str, Any]
 
 
 @get("/admin/users/{user_id:int}/deactivate", name="admin_user_deactivate")
-def user_deactivate_form(request: Request, user_id: int) -> Response[str]:
+def user_deactivate_form(request: Request, user_id: FromPath[int]) -> Response[str]:
     with web_uow(request) as uow:
         uow.require("users.manage")
         return _deactivate_page(request, uow, uow.users.get(user_id), {}, {})
 
 
 @post("/admin/users/{user_id:int}/deactivate")
-def user_deactivate(request: Request, user_id: int, data: Form) -> Response[str]:
+def user_deactivate(request: Request, user_id: FromPath[int], data: Form) -> Response[str]:
     """A leaving user: their customers, open tasks and contacts go to the
     successor, and the account is frozen, in one transaction."""
     _ = translator(request)

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from litestar import Request, Response
+from litestar.params import FromPath
 
 from crmcore.domain.customers import CONTACT_DETAIL_FIELDS, DECISION_ROLES, RELATIONSHIPS
 from crmcore.presenting import can_see_contact_details, contact_view
@@ -68,7 +69,7 @@ def _contact_of(uow: Any, customer_id: int, contact_id: int) -> Any:
 
 
 @get("/customers/{customer_id:int}/contacts/new", name="contact_new")
-def contact_new(request: Request, customer_id: int) -> Response[str]:
+def contact_new(request: Request, customer_id: FromPath[int]) -> Response[str]:
     with web_uow(request) as uow:
         uow.require("customers.edit")
         customer = uow.customers.get(customer_id)
@@ -76,7 +77,7 @@ def contact_new(request: Request, customer_id: int) -> Response[str]:
 
 
 @post("/customers/{customer_id:int}/contacts/new")
-def contact_create(request: Request, customer_id: int, data: Form) -> Response[str]:
+def contact_create(request: Request, customer_id: FromPath[int], data: Form) -> Response[str]:
     _ = translator(request)
     with web_uow(request, data) as uow:
         uow.require("customers.edit")
@@ -91,7 +92,7 @@ def contact_create(request: Request, customer_id: int, data: Form) -> Response[s
 
 
 @get("/customers/{customer_id:int}/contacts/{contact_id:int}/edit", name="contact_edit")
-def contact_edit(request: Request, customer_id: int, contact_id: int) -> Response[str]:
+def contact_edit(request: Request, customer_id: FromPath[int], contact_id: FromPath[int]) -> Response[str]:
     with web_uow(request) as uow:
         uow.require("customers.edit")
         customer = uow.customers.get(customer_id)
@@ -107,7 +108,7 @@ def contact_edit(request: Request, customer_id: int, contact_id: int) -> Respons
 
 
 @post("/customers/{customer_id:int}/contacts/{contact_id:int}/edit")
-def contact_update(request: Request, customer_id: int, contact_id: int, data: Form) -> Response[str]:
+def contact_update(request: Request, customer_id: FromPath[int], contact_id: FromPath[int], data: Form) -> Response[str]:
     _ = translator(request)
     with web_uow(request, data) as uow:
         uow.require("customers.edit")

@@ -8,6 +8,7 @@ import re
 from typing import Any, Callable
 
 from litestar import Request, Response
+from litestar.params import FromPath
 
 from crmcore.errors import ValidationError
 from crmcore.phones import mask_phone
@@ -77,7 +78,7 @@ def _compared(request: Request, uow: Any, keep_id: int, other_id: int, errors: d
 
 
 @get("/duplicates/{keep_id:int}/{other_id:int}", name="duplicate_pair")
-def duplicate_pair(request: Request, keep_id: int, other_id: int) -> Response[str]:
+def duplicate_pair(request: Request, keep_id: FromPath[int], other_id: FromPath[int]) -> Response[str]:
     with web_uow(request) as uow:
         uow.require("customers.merge")
         return _compared(request, uow, keep_id, other_id)

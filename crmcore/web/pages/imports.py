@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response
+from litestar.params import FromPath
 from sqlalchemy import select
 
 from crmcore.api.jobs import KINDS
@@ -172,7 +173,7 @@ def import_upload(request: Request, data: Upload) -> Response[str]:
 
 
 @get("/imports/runs/{token:str}", name="import_run")
-def import_run(request: Request, token: str) -> Response[str]:
+def import_run(request: Request, token: FromPath[str]) -> Response[str]:
     """The progress page; ``crm.js`` polls its ``progress`` block until done.
     It only reads (a snapshot), so it answers while the import holds the
     write lock."""
@@ -191,7 +192,7 @@ def import_run(request: Request, token: str) -> Response[str]:
 
 
 @get("/imports/{import_id:int}", name="import_result")
-def import_result(request: Request, import_id: int) -> Response[str]:
+def import_result(request: Request, import_id: FromPath[int]) -> Response[str]:
     """A finished import's summary (the importer's or an administrator's)."""
     from crmcore.api.jobs import ImportJobs
 
@@ -202,7 +203,7 @@ def import_result(request: Request, import_id: int) -> Response[str]:
 
 
 @get("/imports/{import_id:int}/rejects", name="import_rejects")
-def import_rejects(request: Request, import_id: int) -> Response[bytes]:
+def import_rejects(request: Request, import_id: FromPath[int]) -> Response[bytes]:
     """The reject file, as ``crm import --reject`` writes it (UTF-8 with a
     BOM, so Excel opens it right)."""
     from crmcore.api.jobs import ImportJobs

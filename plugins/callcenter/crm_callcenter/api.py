@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import litestar
 import msgspec
 from litestar import Request
-from litestar.params import Body, Parameter
+from litestar.params import Body, Parameter, QueryParameter
 from msgspec import Meta, Struct
 
 from crmcore import NotFound, jsonable, mask_phone
@@ -349,7 +349,7 @@ def get_article(request: Request, article_id: IdParam) -> Article:
 
 
 @get("/report", summary="Call-center report for a period: calls, queues, agents, tickets, SLA, CSAT")
-def report(request: Request, from_: Annotated[str, Parameter(query="from", min_length=1, max_length=40)],
+def report(request: Request, from_: Annotated[str, QueryParameter(name="from", min_length=1, max_length=40)],
            to: Annotated[str, Parameter(min_length=1, max_length=40)],
            queue: Annotated[str | None, Parameter(max_length=100)] = None,
            service_level: Annotated[int | None, Parameter(ge=1, le=3600)] = None) -> dict[str, Any]:

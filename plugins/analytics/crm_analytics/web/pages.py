@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Callable
 
 from litestar import Request, Response
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from crmcore import NotFound, ValidationError, web
 from crmcore.charts import bar_chart, grid_chart
@@ -21,7 +21,7 @@ from crmcore.charts import bar_chart, grid_chart
 from crm_analytics.charts import clv_distribution, rfm_grid
 
 PAGE_SIZE = 50
-PageNumber = Annotated[int, Parameter(query="page", ge=1)]
+PageNumber = Annotated[int, QueryParameter(name="page", ge=1)]
 #: The recompute form's fields and their defaults (the CLI's and the API's).
 SCORE_DEFAULTS = {"as_of": "", "window": "365d", "horizon": "52w", "margin": "1", "discount": "0"}
 CHURN_ORDERS = ("value", "risk")
@@ -67,7 +67,7 @@ def _rfm_page(request: Request, uow: Any, *, segment: str = "", page_number: int
 
 
 @web.get("/", name="analytics_rfm")
-def rfm_page(request: Request, segment: str = "", page_number: PageNumber = 1) -> Response[str]:
+def rfm_page(request: Request, segment: FromQuery[str] = "", page_number: FromQuery[PageNumber] = 1) -> Response[str]:
     with web.web_uow(request) as uow:
         return _rfm_page(request, uow, segment=segment, page_number=page_number)
 
@@ -120,7 +120,7 @@ def score(request: Request, data: web.Form) -> Response[str]:
 
 
 @web.get("/clv", name="analytics_clv")
-def clv_page(request: Request, page_number: PageNumber = 1) -> Response[str]:
+def clv_page(request: Request, page_number: FromQuery[PageNumber] = 1) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request) as uow:
         service = _service(uow)
@@ -145,7 +145,7 @@ def clv_page(request: Request, page_number: PageNumber = 1) -> Response[str]:
 
 
 @web.get("/churn", name="analytics_churn")
-def churn_page(request: Request, above: str = "70", order: str = "value", page_number: PageNumber = 1) -> Response[str]:
+def churn_page(request: Request, above: FromQuery[str] = "70", order: FromQuery[str] = "value", page_number: FromQuery[PageNumber] = 1) -> Response[str]:
     _ = web.translator(request)
     order = order if order in CHURN_ORDERS else "value"
     with web.web_uow(request) as uow:

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response
+from litestar.params import FromQuery
 
 from crmcore import NotFound, web
 from crmcore.web.pages.labels import activity_type_label, choice_labels
@@ -38,7 +39,7 @@ def _console(request: Request, uow: Any, number: str, *, errors: dict[str, str] 
 
 
 @web.get("/console", name="callcenter_console")
-def console(request: Request, number: str = "") -> Response[str]:
+def console(request: Request, number: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         uow.require("callcenter.view")
         return _console(request, uow, number.strip()[:60])

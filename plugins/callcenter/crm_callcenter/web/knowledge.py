@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response
+from litestar.params import FromPath, FromQuery
 
 from crmcore import web
 
@@ -15,7 +16,7 @@ FIELDS = ("title", "body", "category", "tags")
 
 
 @web.get("/kb", name="callcenter_kb")
-def kb_search(request: Request, q: str = "", tag: str = "") -> Response[str]:
+def kb_search(request: Request, q: FromQuery[str] = "", tag: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         uow.require("callcenter.view")
         q, tag = q.strip()[:200], tag.strip()[:60]
@@ -24,7 +25,7 @@ def kb_search(request: Request, q: str = "", tag: str = "") -> Response[str]:
 
 
 @web.get("/kb/{article_id:int}", name="callcenter_article")
-def kb_article(request: Request, article_id: int) -> Response[str]:
+def kb_article(request: Request, article_id: FromPath[int]) -> Response[str]:
     with web.web_uow(request) as uow:
         uow.require("callcenter.view")
         return web.page(request, uow, "callcenter/web/article.html", article=service(uow).article(article_id),
@@ -63,7 +64,7 @@ def kb_create(request: Request, data: web.Form) -> Response[str]:
 
 
 @web.get("/kb/{article_id:int}/edit", name="callcenter_article_edit")
-def kb_edit(request: Request, article_id: int) -> Response[str]:
+def kb_edit(request: Request, article_id: FromPath[int]) -> Response[str]:
     with web.web_uow(request) as uow:
         uow.require("callcenter.kb_edit")
         article = service(uow).article(article_id)
@@ -73,7 +74,7 @@ def kb_edit(request: Request, article_id: int) -> Response[str]:
 
 
 @web.post("/kb/{article_id:int}/edit")
-def kb_update(request: Request, article_id: int, data: web.Form) -> Response[str]:
+def kb_update(request: Request, article_id: FromPath[int], data: web.Form) -> Response[str]:
     with web.web_uow(request, data) as uow:
         _ = web.translator(request)
         svc = service(uow)

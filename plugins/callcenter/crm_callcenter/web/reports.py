@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any, Callable
 
 from litestar import Request, Response
+from litestar.params import FromPath, FromQuery
 
 from crmcore import web
 from crmcore.charts import bar_chart, funnel_chart
@@ -49,14 +50,14 @@ def _surveys_page(request: Request, uow: Any, show: str, *, errors: dict[str, st
 
 
 @web.get("/surveys", name="callcenter_surveys")
-def surveys(request: Request, show: str = "pending") -> Response[str]:
+def surveys(request: Request, show: FromQuery[str] = "pending") -> Response[str]:
     with web.web_uow(request) as uow:
         uow.require("callcenter.view")
         return _surveys_page(request, uow, show if show in SURVEY_VIEWS else "pending")
 
 
 @web.post("/surveys/{ticket_id:int}/answer")
-def survey_answer(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
+def survey_answer(request: Request, ticket_id: FromPath[int], data: web.Form) -> Response[str]:
     """The customer's answer, taken down by an agent (by phone, say)."""
     back = f"/callcenter/tickets/{ticket_id}" if web.form_value(data, "next") == "ticket" else "/callcenter/surveys"
     with web.web_uow(request, data) as uow:
@@ -108,7 +109,7 @@ def _charts(report: dict[str, Any], _: Callable[..., str]) -> list[Any]:
 
 
 @web.get("/reports", name="callcenter_reports")
-def reports(request: Request, to: str = "", queue: str = "") -> Response[str]:
+def reports(request: Request, to: FromQuery[str] = "", queue: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         _ = web.translator(request)
         uow.require("callcenter.view")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response
+from litestar.params import FromPath, FromQuery
 
 from crmcore import web
 from crmcore.web import lazy
@@ -37,7 +38,7 @@ def _queue_filters(uow: Any, view: str, type_code: str) -> dict[str, Any]:
 
 
 @web.get("/tickets", name="callcenter_tickets")
-def ticket_queue(request: Request, view: str = "open", type: str = "") -> Response[str]:
+def ticket_queue(request: Request, view: FromQuery[str] = "open", type: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         uow.require("callcenter.view")
         view = view if view in VIEWS else "open"
@@ -50,7 +51,7 @@ def ticket_queue(request: Request, view: str = "open", type: str = "") -> Respon
 
 
 @web.post("/tickets/{ticket_id:int}/take")
-def take_ticket(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
+def take_ticket(request: Request, ticket_id: FromPath[int], data: web.Form) -> Response[str]:
     """An agent takes a ticket from the queue: assigned to them."""
     with web.web_uow(request, data) as uow:
         _ = web.translator(request)
@@ -77,7 +78,7 @@ def _ticket_page(request: Request, uow: Any, ticket_id: int, *, status: int = 20
 
 
 @web.get("/tickets/{ticket_id:int}", name="callcenter_ticket")
-def ticket_detail(request: Request, ticket_id: int) -> Response[str]:
+def ticket_detail(request: Request, ticket_id: FromPath[int]) -> Response[str]:
     with web.web_uow(request) as uow:
         uow.require("callcenter.view")
         return _ticket_page(request, uow, ticket_id)
@@ -98,40 +99,40 @@ def _ticket_action(request: Request, ticket_id: int, data: dict[str, Any], form_
 
 
 @web.post("/tickets/{ticket_id:int}/comments")
-def ticket_comment(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
+def ticket_comment(request: Request, ticket_id: FromPath[int], data: web.Form) -> Response[str]:
     internal = web.form_value(data, "internal") in ("1", "on", "true")
     return _ticket_action(request, ticket_id, data, "comment", lazy("Note added.") if internal else lazy("Reply sent."),
                           lambda svc: svc.comment(ticket_id, web.form_value(data, "text"), internal=internal))
 
 
 @web.post("/tickets/{ticket_id:int}/status")
-def ticket_status(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
+def ticket_status(request: Request, ticket_id: FromPath[int], data: web.Form) -> Response[str]:
     return _ticket_action(request, ticket_id, data, "status", lazy("Status changed."),
                           lambda svc: svc.set_status(ticket_id, web.form_value(data, "status"),
                                                      note=web.form_value(data, "note") or None))
 
 
 @web.post("/tickets/{ticket_id:int}/assign")
-def ticket_assign(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
+def ticket_assign(request: Request, ticket_id: FromPath[int], data: web.Form) -> Response[str]:
     return _ticket_action(request, ticket_id, data, "assign", lazy("Ticket assigned."),
                           lambda svc: svc.assign(ticket_id, web.form_value(data, "assignee")))
 
 
 @web.post("/tickets/{ticket_id:int}/reopen")
-def ticket_reopen(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
+def ticket_reopen(request: Request, ticket_id: FromPath[int], data: web.Form) -> Response[str]:
     return _ticket_action(request, ticket_id, data, "reopen", lazy("Ticket reopened."),
                           lambda svc: svc.reopen(ticket_id, reason=web.form_value(data, "reason") or None))
 
 
 @web.post("/tickets/{ticket_id:int}/update")
-def ticket_update(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
+def ticket_update(request: Request, ticket_id: FromPath[int], data: web.Form) -> Response[str]:
     return _ticket_action(request, ticket_id, data, "update", lazy("Changes saved."),
                           lambda svc: svc.update_ticket(ticket_id, **{name: web.form_value(data, name)
                                                                       for name in ("priority", "type", "category", "subject")}))
 
 
 @web.post("/tickets/{ticket_id:int}/solutions")
-def ticket_solution(request: Request, ticket_id: int, data: web.Form) -> Response[str]:
+def ticket_solution(request: Request, ticket_id: FromPath[int], data: web.Form) -> Response[str]:
     article_id = as_int(web.form_value(data, "article_id")) or 0
     return _ticket_action(request, ticket_id, data, "solution", lazy("Solution recorded on the ticket."),
                           lambda svc: svc.use_solution(ticket_id, article_id))
@@ -150,7 +151,7 @@ def _new_page(request: Request, uow: Any, form: dict[str, Any], errors: dict[str
 
 
 @web.get("/tickets/new", name="callcenter_ticket_new")
-def ticket_new(request: Request, customer_id: str = "", channel: str = "phone") -> Response[str]:
+def ticket_new(request: Request, customer_id: FromQuery[str] = "", channel: FromQuery[str] = "phone") -> Response[str]:
     with web.web_uow(request) as uow:
         uow.require("callcenter.handle")
         form = {"customer_id": customer_id, "channel": channel if channel in CHANNELS else "phone", "priority": "normal",

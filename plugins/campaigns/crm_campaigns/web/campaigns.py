@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from litestar import Request, Response
+from litestar.params import FromPath, FromQuery
 
 from crmcore import NotFound, ValidationError, web
 from crmcore.charts import bar_chart, funnel_chart
@@ -110,7 +111,7 @@ WIZARD = (("basics", lazy("Basics")), ("audience", lazy("Audience")), ("message"
 
 
 @web.get("/")
-def campaign_list(request: Request, status: str = "") -> Response[str]:
+def campaign_list(request: Request, status: FromQuery[str] = "") -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request) as uow:
         campaigns = service(uow)
@@ -133,7 +134,7 @@ def campaign_list(request: Request, status: str = "") -> Response[str]:
 
 
 @web.get("/new")
-def campaign_new(request: Request, segment: str = "") -> Response[str]:
+def campaign_new(request: Request, segment: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         uow.require("campaigns.manage")
         form = {key: "" for key in SETTINGS} | {"segment": segment, "control": "10", "attribution_days": "30",
@@ -154,7 +155,7 @@ def campaign_create(request: Request, data: web.Form) -> Response[str]:
 
 
 @web.get("/{campaign_id:int}/edit")
-def campaign_edit(request: Request, campaign_id: int) -> Response[str]:
+def campaign_edit(request: Request, campaign_id: FromPath[int]) -> Response[str]:
     with web.web_uow(request) as uow:
         uow.require("campaigns.manage")
         campaign = service(uow).get(campaign_id)
@@ -162,7 +163,7 @@ def campaign_edit(request: Request, campaign_id: int) -> Response[str]:
 
 
 @web.post("/{campaign_id:int}/edit")
-def campaign_update(request: Request, campaign_id: int, data: web.Form) -> Response[str]:
+def campaign_update(request: Request, campaign_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with _campaign(request, campaign_id, data) as (uow, campaigns, campaign):
         form = _submitted(data)
@@ -228,7 +229,7 @@ def _message_page(request: Request, uow: Any, campaign: Campaign, form: dict[str
 
 
 @web.get("/{campaign_id:int}/message")
-def message_form(request: Request, campaign_id: int) -> Response[str]:
+def message_form(request: Request, campaign_id: FromPath[int]) -> Response[str]:
     with web.web_uow(request) as uow:
         uow.require("campaigns.manage")
         campaign = service(uow).get(campaign_id)
@@ -238,7 +239,7 @@ def message_form(request: Request, campaign_id: int) -> Response[str]:
 
 
 @web.post("/{campaign_id:int}/message")
-def message_save(request: Request, campaign_id: int, data: web.Form) -> Response[str]:
+def message_save(request: Request, campaign_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with _campaign(request, campaign_id, data) as (uow, campaigns, campaign):
         form = {key: web.form_value(data, key) for key in MESSAGE_FIELDS}
@@ -281,7 +282,7 @@ def _detail_page(request: Request, uow: Any, campaign: Campaign, *, action_error
 
 
 @web.get("/{campaign_id:int}")
-def campaign_detail(request: Request, campaign_id: int) -> Response[str]:
+def campaign_detail(request: Request, campaign_id: FromPath[int]) -> Response[str]:
     with web.web_uow(request) as uow:
         return _detail_page(request, uow, service(uow).get(campaign_id))
 
@@ -300,7 +301,7 @@ def _actions(_: Callable[..., str]) -> dict[str, tuple[str, Callable[[dict[str, 
 
 
 @web.post("/{campaign_id:int}/status")
-def campaign_action(request: Request, campaign_id: int, data: web.Form) -> Response[str]:
+def campaign_action(request: Request, campaign_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     actions = _actions(_)
     with _campaign(request, campaign_id, data) as (uow, campaigns, campaign):
@@ -348,13 +349,13 @@ def _results_page(request: Request, uow: Any, campaign: Campaign, *, cost_form: 
 
 
 @web.get("/{campaign_id:int}/results")
-def campaign_results(request: Request, campaign_id: int) -> Response[str]:
+def campaign_results(request: Request, campaign_id: FromPath[int]) -> Response[str]:
     with web.web_uow(request) as uow:
         return _results_page(request, uow, service(uow).get(campaign_id))
 
 
 @web.post("/{campaign_id:int}/costs")
-def cost_add(request: Request, campaign_id: int, data: web.Form) -> Response[str]:
+def cost_add(request: Request, campaign_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with _campaign(request, campaign_id, data) as (uow, campaigns, campaign):
         form = {key: web.form_value(data, key) for key in ("amount", "description", "channel", "date")}
@@ -366,7 +367,7 @@ def cost_add(request: Request, campaign_id: int, data: web.Form) -> Response[str
 
 
 @web.post("/{campaign_id:int}/winner")
-def winner_pick(request: Request, campaign_id: int, data: web.Form) -> Response[str]:
+def winner_pick(request: Request, campaign_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with _campaign(request, campaign_id, data) as (uow, campaigns, campaign):
         done, errors = attempt(uow, lambda: campaigns.pick_winner(campaign.name, whole(web.form_value(data, "step"), "step") or 1,

@@ -11,6 +11,7 @@ import re
 from typing import Any, Mapping
 
 from litestar import Request, Response
+from litestar.params import FromPath
 
 from crmcore import ValidationError, web
 from crmcore.web.pages.labels import activity_type_label, choice_labels
@@ -175,7 +176,7 @@ def segment_create(request: Request, data: web.Form) -> Response[str]:
 
 
 @web.get("/segments/{segment_id:int}")
-def segment_detail(request: Request, segment_id: int) -> Response[str]:
+def segment_detail(request: Request, segment_id: FromPath[int]) -> Response[str]:
     with web.web_uow(request) as uow:
         segment = service(uow).segment(segment_id)
         # the saved criteria, unless the user is editing them (live count, more rows)
@@ -184,7 +185,7 @@ def segment_detail(request: Request, segment_id: int) -> Response[str]:
 
 
 @web.post("/segments/{segment_id:int}")
-def segment_update(request: Request, segment_id: int, data: web.Form) -> Response[str]:
+def segment_update(request: Request, segment_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     values = _values(data)
     with web.web_uow(request, data) as uow:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response
+from litestar.params import FromPath
 
 from crmcore import web
 
@@ -105,7 +106,7 @@ def reward_add(request: Request, data: web.Form) -> Response[str]:
 
 
 @web.post("/rewards/{reward_id:int}/restock")
-def restock(request: Request, reward_id: int, data: web.Form) -> Response[str]:
+def restock(request: Request, reward_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = translator(request)
     with web.web_uow(request, data) as uow:
         reward = svc(uow).redemption.reward(reward_id)

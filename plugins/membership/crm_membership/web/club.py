@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response
+from litestar.params import FromPath, FromQuery
 
 from crmcore import web
 from crmcore.charts import bar_chart
@@ -57,13 +58,13 @@ def _event_page(request: Request, uow: Any, event_id: int, *, failed: str = "", 
 
 
 @web.get("/events/{event_id:int}")
-def event(request: Request, event_id: int) -> Response[str]:
+def event(request: Request, event_id: FromPath[int]) -> Response[str]:
     with web.web_uow(request) as uow:
         return _event_page(request, uow, event_id)
 
 
 @web.post("/events/{event_id:int}")
-def event_action(request: Request, event_id: int, data: web.Form) -> Response[str]:
+def event_action(request: Request, event_id: FromPath[int], data: web.Form) -> Response[str]:
     """Invite (by tier, points, join date or cards), register one card,
     record attendance (points once per member), or bring in a merchant."""
     _ = translator(request)
@@ -114,7 +115,7 @@ def _merchants_page(request: Request, uow: Any, status: str = "", *, form: dict[
 
 
 @web.get("/merchants")
-def merchants(request: Request, status: str = "") -> Response[str]:
+def merchants(request: Request, status: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         return _merchants_page(request, uow, status)
 
@@ -139,13 +140,13 @@ def _merchant_page(request: Request, uow: Any, merchant_id: int, *, failed: str 
 
 
 @web.get("/merchants/{merchant_id:int}")
-def merchant(request: Request, merchant_id: int) -> Response[str]:
+def merchant(request: Request, merchant_id: FromPath[int]) -> Response[str]:
     with web.web_uow(request) as uow:
         return _merchant_page(request, uow, merchant_id)
 
 
 @web.post("/merchants/{merchant_id:int}")
-def merchant_action(request: Request, merchant_id: int, data: web.Form) -> Response[str]:
+def merchant_action(request: Request, merchant_id: FromPath[int], data: web.Form) -> Response[str]:
     """Change status (applying → active → terminated), add an offer, a
     contact or a reputation note."""
     _ = translator(request)
@@ -187,7 +188,7 @@ def _care_page(request: Request, uow: Any, *, form: dict[str, Any] | None = None
 
 
 @web.get("/care")
-def care(request: Request, template: str = "", card: str = "", lang: str = "zh", occasion: str = "") -> Response[str]:
+def care(request: Request, template: FromQuery[str] = "", card: FromQuery[str] = "", lang: FromQuery[str] = "zh", occasion: FromQuery[str] = "") -> Response[str]:
     """The send form; with ``card`` and ``template``, a preview for that member."""
     with web.web_uow(request) as uow:
         preview, errors = None, {}

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Request, Response
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 
 from crmcore import web
 
@@ -44,7 +44,7 @@ def _applications_page(request: Request, uow: Any, status: str, *, errors: dict[
 
 
 @web.get("/applications")
-def applications(request: Request, status: str = "pending") -> Response[str]:
+def applications(request: Request, status: FromQuery[str] = "pending") -> Response[str]:
     with web.web_uow(request) as uow:
         return _applications_page(request, uow, status)
 
@@ -67,7 +67,7 @@ def apply(request: Request, data: web.Form) -> Response[str]:
 
 
 @web.post("/applications/{app_id:int}/approve")
-def approve(request: Request, app_id: int, data: web.Form) -> Response[str]:
+def approve(request: Request, app_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = translator(request)
     with web.web_uow(request, data) as uow:
         svc(uow).members.application(app_id)  # 404 outside the user's scope
@@ -81,7 +81,7 @@ def approve(request: Request, app_id: int, data: web.Form) -> Response[str]:
 
 
 @web.post("/applications/{app_id:int}/reject")
-def reject(request: Request, app_id: int, data: web.Form) -> Response[str]:
+def reject(request: Request, app_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = translator(request)
     with web.web_uow(request, data) as uow:
         svc(uow).members.application(app_id)
@@ -95,9 +95,9 @@ def reject(request: Request, app_id: int, data: web.Form) -> Response[str]:
 
 
 @web.get("/members")
-def member_list(request: Request, card: str = "", tier: str = "", status: str = "active", lost: bool = False,
+def member_list(request: Request, card: FromQuery[str] = "", tier: FromQuery[str] = "", status: FromQuery[str] = "active", lost: FromQuery[bool] = False,
                 min_points: Annotated[int | None, Parameter(ge=0)] = None,
-                page_number: Annotated[int, Parameter(query="page", ge=1)] = 1) -> Response[str]:
+                page_number: Annotated[int, QueryParameter(name="page", ge=1)] = 1) -> Response[str]:
     _ = translator(request)
     with web.web_uow(request) as uow:
         uow.require("membership.view")
@@ -134,7 +134,7 @@ def _card_page(request: Request, uow: Any, number: str, *, failed: str = "", err
 
 
 @web.get("/cards/{card:str}")
-def card_page(request: Request, card: str) -> Response[str]:
+def card_page(request: Request, card: FromPath[str]) -> Response[str]:
     with web.web_uow(request) as uow:
         return _card_page(request, uow, card)
 
@@ -161,7 +161,7 @@ def _field_problems(errors: dict[str, str]) -> None:
 
 
 @web.post("/cards/{card:str}/redeem")
-def redeem(request: Request, card: str, data: web.Form) -> Response[str]:
+def redeem(request: Request, card: FromPath[str], data: web.Form) -> Response[str]:
     _ = translator(request)
 
     def run(service: Any, member: dict[str, Any], errors: dict[str, str]) -> str:
@@ -174,7 +174,7 @@ def redeem(request: Request, card: str, data: web.Form) -> Response[str]:
 
 
 @web.post("/cards/{card:str}/points")
-def adjust_points(request: Request, card: str, data: web.Form) -> Response[str]:
+def adjust_points(request: Request, card: FromPath[str], data: web.Form) -> Response[str]:
     _ = translator(request)
 
     def run(service: Any, member: dict[str, Any], errors: dict[str, str]) -> str:
@@ -186,7 +186,7 @@ def adjust_points(request: Request, card: str, data: web.Form) -> Response[str]:
 
 
 @web.post("/cards/{card:str}/tier")
-def set_tier(request: Request, card: str, data: web.Form) -> Response[str]:
+def set_tier(request: Request, card: FromPath[str], data: web.Form) -> Response[str]:
     _ = translator(request)
 
     def run(service: Any, member: dict[str, Any], errors: dict[str, str]) -> str:
@@ -198,7 +198,7 @@ def set_tier(request: Request, card: str, data: web.Form) -> Response[str]:
 
 
 @web.post("/cards/{card:str}/card")
-def card_status(request: Request, card: str, data: web.Form) -> Response[str]:
+def card_status(request: Request, card: FromPath[str], data: web.Form) -> Response[str]:
     """Report lost (挂失), unblock (解挂), replace (补卡) or cancel (注销)."""
     _ = translator(request)
     action = web.form_value(data, "action")
@@ -223,7 +223,7 @@ def card_status(request: Request, card: str, data: web.Form) -> Response[str]:
 
 
 @web.post("/redemptions/{redemption_id:int}/cancel")
-def cancel_redemption(request: Request, redemption_id: int, data: web.Form) -> Response[str]:
+def cancel_redemption(request: Request, redemption_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = translator(request)
     with web.web_uow(request, data) as uow:
         uow.require("membership.view")
@@ -240,8 +240,8 @@ def cancel_redemption(request: Request, redemption_id: int, data: web.Form) -> R
 
 
 @web.get("/cards/{card:str}/ledger")
-def ledger(request: Request, card: str, kind: str = "", source: str = "", since: str = "", until: str = "",
-           limit: int = 200) -> Response[str]:
+def ledger(request: Request, card: FromPath[str], kind: FromQuery[str] = "", source: FromQuery[str] = "", since: FromQuery[str] = "", until: FromQuery[str] = "",
+           limit: FromQuery[int] = 200) -> Response[str]:
     _ = translator(request)
     with web.web_uow(request) as uow:
         uow.require("membership.view")

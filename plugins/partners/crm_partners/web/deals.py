@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response
+from litestar.params import FromPath, FromQuery
 
 from crmcore import web
 
@@ -24,7 +25,7 @@ def _int(text: str) -> int | None:
 
 
 @web.get("/registrations", name="partner_registrations")
-def registration_list(request: Request, status: str = "", partner: str = "", customer: str = "") -> Response[str]:
+def registration_list(request: Request, status: FromQuery[str] = "", partner: FromQuery[str] = "", customer: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         partners = service(uow)
         status = status if status in REGISTRATION_STATUSES else ""
@@ -42,7 +43,7 @@ def _registration_form(request: Request, uow: Any, form: dict[str, Any], errors:
 
 
 @web.get("/registrations/new", name="partner_register")
-def registration_new(request: Request, customer: str = "", partner: str = "") -> Response[str]:
+def registration_new(request: Request, customer: FromQuery[str] = "", partner: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         form = {"customer": customer_label(uow, _int(customer)), "partner": partner}
         return _registration_form(request, uow, form, {})
@@ -83,7 +84,7 @@ def _registration_page(request: Request, uow: Any, registration_id: int, *, stat
 
 
 @web.get("/registrations/{registration_id:int}", name="partner_registration")
-def registration_detail(request: Request, registration_id: int) -> Response[str]:
+def registration_detail(request: Request, registration_id: FromPath[int]) -> Response[str]:
     with web.web_uow(request) as uow:
         return _registration_page(request, uow, registration_id)
 
@@ -110,7 +111,7 @@ def _act(uow: Any, action: str, registration_id: int, data: dict[str, Any], _: A
 
 
 @web.post("/registrations/{registration_id:int}/{action:str}")
-def registration_action(request: Request, registration_id: int, action: str, data: web.Form) -> Response[str]:
+def registration_action(request: Request, registration_id: FromPath[int], action: FromPath[str], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     if action not in ACTIONS:
         from crmcore import NotFound
@@ -140,7 +141,7 @@ def _inbox(request: Request, uow: Any, *, status: str, partner: str, form: dict[
 
 
 @web.get("/assignments", name="partner_assignments")
-def assignment_inbox(request: Request, status: str = "offered", partner: str = "") -> Response[str]:
+def assignment_inbox(request: Request, status: FromQuery[str] = "offered", partner: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         status = status if status in ASSIGNMENT_STATUSES else ""
         return _inbox(request, uow, status=status, partner=partner, form={"how": "auto"}, errors={})
@@ -167,7 +168,7 @@ def assignment_assign(request: Request, data: web.Form) -> Response[str]:
 
 
 @web.post("/assignments/{assignment_id:int}/{action:str}")
-def assignment_answer(request: Request, assignment_id: int, action: str, data: web.Form) -> Response[str]:
+def assignment_answer(request: Request, assignment_id: FromPath[int], action: FromPath[str], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     if action not in ("accept", "decline"):
         from crmcore import NotFound
@@ -216,7 +217,7 @@ def _commissions_page(request: Request, uow: Any, period: str, *, run: dict[str,
 
 
 @web.get("/commissions", name="partner_commissions")
-def commissions(request: Request, period: str = "") -> Response[str]:
+def commissions(request: Request, period: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         return _commissions_page(request, uow, period or current_period(uow))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from crmcore import web
 from crmcore.charts import bar_chart
@@ -39,7 +39,7 @@ def _list_page(request: Request, uow: Any, *, filters: dict[str, str], form: dic
 
 
 @web.get("/", name="partners")
-def partner_list(request: Request, status: str = "", type: str = "", grade: str = "", manager: str = "") -> Response[str]:
+def partner_list(request: Request, status: FromQuery[str] = "", type: FromQuery[str] = "", grade: FromQuery[str] = "", manager: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         filters = {k: v for k, v in (("status", status), ("type", type), ("grade", grade), ("manager", manager)) if v}
         return _list_page(request, uow, filters=filters, form={"status": "active", "type": "reseller"}, errors={})
@@ -81,13 +81,13 @@ def _partner_page(request: Request, uow: Any, partner_id: int, *, status: int = 
 
 
 @web.get("/{partner_id:int}", name="partner")
-def partner_detail(request: Request, partner_id: int) -> Response[str]:
+def partner_detail(request: Request, partner_id: FromPath[int]) -> Response[str]:
     with web.web_uow(request) as uow:
         return _partner_page(request, uow, partner_id)
 
 
 @web.post("/{partner_id:int}/edit")
-def partner_update(request: Request, partner_id: int, data: web.Form) -> Response[str]:
+def partner_update(request: Request, partner_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         form = {name: web.form_value(data, name) for name in PARTNER_FIELDS}
@@ -101,7 +101,7 @@ def partner_update(request: Request, partner_id: int, data: web.Form) -> Respons
 
 
 @web.post("/{partner_id:int}/status")
-def partner_status(request: Request, partner_id: int, data: web.Form) -> Response[str]:
+def partner_status(request: Request, partner_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         form = {"status": web.form_value(data, "status"), "reason": web.form_value(data, "reason")}
@@ -118,7 +118,7 @@ AGREEMENT_FIELDS = ("from", "to", "commission", "tiers_apply", "discount", "a_te
 
 
 @web.post("/{partner_id:int}/agreements")
-def agreement_add(request: Request, partner_id: int, data: web.Form) -> Response[str]:
+def agreement_add(request: Request, partner_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         form = {name: web.form_value(data, name) for name in AGREEMENT_FIELDS}
@@ -144,7 +144,7 @@ def _back(data: Any, default: str) -> str:
 
 
 @web.post("/agreements/{agreement_id:int}/renew")
-def agreement_renew(request: Request, agreement_id: int, data: web.Form) -> Response[str]:
+def agreement_renew(request: Request, agreement_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         errors: dict[str, str] = {}
@@ -163,7 +163,7 @@ def agreement_renew(request: Request, agreement_id: int, data: web.Form) -> Resp
 
 
 @web.post("/agreements/{agreement_id:int}/terminate")
-def agreement_terminate(request: Request, agreement_id: int, data: web.Form) -> Response[str]:
+def agreement_terminate(request: Request, agreement_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         done, errors = attempt(uow, uow.service("partners").terminate_agreement, agreement_id, web.form_value(data, "reason"))
@@ -174,8 +174,8 @@ def agreement_terminate(request: Request, agreement_id: int, data: web.Form) -> 
 
 
 @web.get("/agreements", name="partner_agreements")
-def agreement_list(request: Request, expiring: Annotated[str, Parameter(query="expiring")] = str(EXPIRING_DEFAULT),
-                   show: str = "expiring") -> Response[str]:
+def agreement_list(request: Request, expiring: Annotated[str, QueryParameter(name="expiring")] = str(EXPIRING_DEFAULT),
+                   show: FromQuery[str] = "expiring") -> Response[str]:
     with web.web_uow(request) as uow:
         partners = service(uow)
         days = int(expiring) if expiring.isdigit() and int(expiring) <= 3650 else EXPIRING_DEFAULT
@@ -189,7 +189,7 @@ def agreement_list(request: Request, expiring: Annotated[str, Parameter(query="e
 
 
 @web.get("/performance", name="partner_performance")
-def performance(request: Request, period: str = "") -> Response[str]:
+def performance(request: Request, period: FromQuery[str] = "") -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request) as uow:
         partners = service(uow)
@@ -208,7 +208,7 @@ def performance(request: Request, period: str = "") -> Response[str]:
 
 
 @web.get("/{partner_id:int}/scorecard", name="partner_scorecard")
-def scorecard(request: Request, partner_id: int, period: str = "") -> Response[str]:
+def scorecard(request: Request, partner_id: FromPath[int], period: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         partners = service(uow)
         card, errors = attempt(uow, partners.scorecard, partner_id, period or None)

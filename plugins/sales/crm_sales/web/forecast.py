@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response
+from litestar.params import FromQuery
 
 from crmcore import web
 from crmcore.charts import bar_chart
@@ -14,7 +15,7 @@ from crm_sales.web.common import active_users, attempt, user_id
 
 
 @web.get("/forecast")
-def forecast(request: Request, period: str = "", owner: str = "") -> Response[str]:
+def forecast(request: Request, period: FromQuery[str] = "", owner: FromQuery[str] = "") -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request) as uow:
         errors: dict[str, str] = {}

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response
+from litestar.params import FromPath, FromQuery
 
 from crmcore import web
 from crmcore.charts import funnel_chart
@@ -53,13 +54,13 @@ def _board_page(request: Request, uow: Any, owner: str, *, errors: dict[str, str
 
 
 @web.get("/pipeline")
-def pipeline(request: Request, owner: str = "") -> Response[str]:
+def pipeline(request: Request, owner: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         return _board_page(request, uow, owner)
 
 
 @web.post("/opportunities/{opportunity_id:int}/advance")
-def advance(request: Request, opportunity_id: int, data: web.Form) -> Response[str]:
+def advance(request: Request, opportunity_id: FromPath[int], data: web.Form) -> Response[str]:
     """The board's button: move to the stage the card named (not "the next
     one now", so a double click cannot skip a stage)."""
     _ = web.translator(request)
@@ -75,8 +76,8 @@ def advance(request: Request, opportunity_id: int, data: web.Form) -> Response[s
 
 
 @web.get("/opportunities")
-def opportunity_list(request: Request, owner: str = "", stage: str = "", closing: str = "",
-                     show: str = "open") -> Response[str]:
+def opportunity_list(request: Request, owner: FromQuery[str] = "", stage: FromQuery[str] = "", closing: FromQuery[str] = "",
+                     show: FromQuery[str] = "open") -> Response[str]:
     _ = web.translator(request)
     locale = web.request_locale(request)
     with web.web_uow(request) as uow:
@@ -133,13 +134,13 @@ def _detail_page(request: Request, uow: Any, opportunity_id: int, *, status: int
 
 
 @web.get("/opportunities/{opportunity_id:int}")
-def opportunity_detail(request: Request, opportunity_id: int) -> Response[str]:
+def opportunity_detail(request: Request, opportunity_id: FromPath[int]) -> Response[str]:
     with web.web_uow(request) as uow:
         return _detail_page(request, uow, opportunity_id)
 
 
 @web.post("/opportunities/{opportunity_id:int}/stage")
-def opportunity_move(request: Request, opportunity_id: int, data: web.Form) -> Response[str]:
+def opportunity_move(request: Request, opportunity_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         fields = {name: web.form_value(data, name) or None for name in ("probability", "reason", "note")}
@@ -165,7 +166,7 @@ def _edit_fields(uow: Any, data: dict[str, Any], _: Any) -> tuple[dict[str, Any]
 
 
 @web.post("/opportunities/{opportunity_id:int}/edit")
-def opportunity_update(request: Request, opportunity_id: int, data: web.Form) -> Response[str]:
+def opportunity_update(request: Request, opportunity_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         service = uow.service("sales").opportunities
@@ -182,7 +183,7 @@ def opportunity_update(request: Request, opportunity_id: int, data: web.Form) ->
 
 
 @web.post("/opportunities/{opportunity_id:int}/keypersons")
-def key_person_add(request: Request, opportunity_id: int, data: web.Form) -> Response[str]:
+def key_person_add(request: Request, opportunity_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         contact = web.form_value(data, "contact")
@@ -195,7 +196,7 @@ def key_person_add(request: Request, opportunity_id: int, data: web.Form) -> Res
 
 
 @web.post("/opportunities/{opportunity_id:int}/keypersons/{contact_id:int}/remove")
-def key_person_remove(request: Request, opportunity_id: int, contact_id: int, data: web.Form) -> Response[str]:
+def key_person_remove(request: Request, opportunity_id: FromPath[int], contact_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         _done, errors = attempt(uow, uow.service("sales").opportunities.unlink_contact, opportunity_id, contact_id)
@@ -212,7 +213,7 @@ def _new_page(request: Request, uow: Any, form: dict[str, Any], errors: dict[str
 
 
 @web.get("/opportunities/new")
-def opportunity_new(request: Request, customer: str = "") -> Response[str]:
+def opportunity_new(request: Request, customer: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         uow.require("sales.edit")
         return _new_page(request, uow, {"customer": customer, "owner": ""}, {})
@@ -235,7 +236,7 @@ def opportunity_create(request: Request, data: web.Form) -> Response[str]:
 
 
 @web.get("/customers/{customer_id:int}/map")
-def customer_map(request: Request, customer_id: int) -> Response[str]:
+def customer_map(request: Request, customer_id: FromPath[int]) -> Response[str]:
     """A customer's key-person map (all its contacts)."""
     _ = web.translator(request)
     with web.web_uow(request) as uow:

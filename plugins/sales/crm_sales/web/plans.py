@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response
+from litestar.params import FromPath, FromQuery
 
 from crmcore import web
 from crmcore.web.i18n import lazy
@@ -47,7 +48,7 @@ def _plans_url(month: str, user: str) -> str:
 
 
 @web.get("/plans")
-def plan_list(request: Request, month: str = "", user: str = "") -> Response[str]:
+def plan_list(request: Request, month: FromQuery[str] = "", user: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         # one's own plans by default; "*" (everyone visible) is a choice
         return _plans_page(request, uow, month, user or uow.actor.username)
@@ -81,7 +82,7 @@ def plan_add(request: Request, data: web.Form) -> Response[str]:
 
 
 @web.post("/plans/{plan_id:int}/remove")
-def plan_remove(request: Request, plan_id: int, data: web.Form) -> Response[str]:
+def plan_remove(request: Request, plan_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         removed = uow.service("sales").plans.remove(plan_id)

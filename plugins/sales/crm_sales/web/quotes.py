@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response
+from litestar.params import FromPath, FromQuery
 
 from crmcore import web
 from crmcore.web.i18n import lazy
@@ -21,7 +22,7 @@ STATUS_LABELS = {"draft": lazy("Draft"), "sent": lazy("Sent"), "accepted": lazy(
 
 
 @web.get("/quotes")
-def quote_list(request: Request, status: str = "", customer: int | None = None) -> Response[str]:
+def quote_list(request: Request, status: FromQuery[str] = "", customer: FromQuery[int | None] = None) -> Response[str]:
     with web.web_uow(request) as uow:
         sales = uow.service("sales")
         quotes = sales.quotes.list(customer_id=customer, status=status if status in QUOTE_STATUSES else None)
@@ -42,13 +43,13 @@ def _quote_page(request: Request, uow: Any, quote_id: int, *, status: int = 200,
 
 
 @web.get("/quotes/{quote_id:int}")
-def quote_detail(request: Request, quote_id: int) -> Response[str]:
+def quote_detail(request: Request, quote_id: FromPath[int]) -> Response[str]:
     with web.web_uow(request) as uow:
         return _quote_page(request, uow, quote_id)
 
 
 @web.get("/quotes/{quote_id:int}/print")
-def quote_print(request: Request, quote_id: int) -> Response[str]:
+def quote_print(request: Request, quote_id: FromPath[int]) -> Response[str]:
     """The quote as the customer gets it (print to PDF from the browser)."""
     with web.web_uow(request) as uow:
         html = uow.service("sales").quotes.render(quote_id)
@@ -56,7 +57,7 @@ def quote_print(request: Request, quote_id: int) -> Response[str]:
 
 
 @web.post("/opportunities/{opportunity_id:int}/quotes")
-def quote_create(request: Request, opportunity_id: int, data: web.Form) -> Response[str]:
+def quote_create(request: Request, opportunity_id: FromPath[int], data: web.Form) -> Response[str]:
     """A draft quote; its lines are typed one per line as on the command
     line: PRODUCT,QUANTITY,UNIT_PRICE[,DISCOUNT]."""
     from crm_sales.web.opportunities import _detail_page
@@ -76,7 +77,7 @@ def quote_create(request: Request, opportunity_id: int, data: web.Form) -> Respo
 
 
 @web.post("/quotes/{quote_id:int}/lines")
-def quote_line_add(request: Request, quote_id: int, data: web.Form) -> Response[str]:
+def quote_line_add(request: Request, quote_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         fields = {name: web.form_value(data, name) for name in ("product", "quantity", "unit_price", "discount")}
@@ -87,7 +88,7 @@ def quote_line_add(request: Request, quote_id: int, data: web.Form) -> Response[
 
 
 @web.post("/quotes/{quote_id:int}/lines/{position:int}/remove")
-def quote_line_remove(request: Request, quote_id: int, position: int, data: web.Form) -> Response[str]:
+def quote_line_remove(request: Request, quote_id: FromPath[int], position: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         _changed, errors = attempt(uow, uow.service("sales").quotes.remove_line, quote_id, position)
@@ -97,7 +98,7 @@ def quote_line_remove(request: Request, quote_id: int, position: int, data: web.
 
 
 @web.post("/quotes/{quote_id:int}/{action:str}")
-def quote_action(request: Request, quote_id: int, action: str, data: web.Form) -> Response[str]:
+def quote_action(request: Request, quote_id: FromPath[int], action: FromPath[str], data: web.Form) -> Response[str]:
     """send, accept, reject or revise: the buttons on the quote's page."""
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
