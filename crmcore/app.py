@@ -52,15 +52,17 @@ class CRM:
             registry.load_entry_points(allow=allow, block=config.block_plugins)
         return cls(make_engine(url or config.database_url), registry, config)
 
-    def unit_of_work(self, actor: User | str | int | None = None) -> "UnitOfWork":
+    def unit_of_work(self, actor: User | str | int | None = None, *, snapshot: bool = False) -> "UnitOfWork":
         """One transaction: ``with crm.unit_of_work(actor="alice") as uow: ...``.
 
         ``actor`` is a user, a username or a user id; ``None`` acts as the
-        system (every permission, no department).
+        system (every permission, no department). ``snapshot=True``: one
+        consistent read that does not wait for writers (REPEATABLE READ on
+        PostgreSQL, a deferred transaction on SQLite) — for reads only.
         """
         from crmcore.storage.unit_of_work import UnitOfWork
 
-        return UnitOfWork(self, actor)
+        return UnitOfWork(self, actor, isolation_level="REPEATABLE READ" if snapshot else None)
 
     # -- schema ----------------------------------------------------------------
 

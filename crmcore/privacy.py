@@ -118,9 +118,7 @@ def export_person(crm: "CRM", customer_id: int, actor: Any = None) -> dict[str, 
          "plugins": {"<plugin>": {"<kind>": [...]}}}
 
     Needs ``privacy.export``; the export itself is audited."""
-    from crmcore.storage.unit_of_work import UnitOfWork
-
-    with UnitOfWork(crm, actor, isolation_level="REPEATABLE READ") as uow:
+    with crm.unit_of_work(actor, snapshot=True) as uow:
         uow.require("privacy.export")
         group = _person(uow, customer_id)
         ids = [c.id for c in group]

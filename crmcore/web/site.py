@@ -222,12 +222,10 @@ def web_uow(request: Request, form: Mapping[str, Any] | None = None, *, readonly
     from contextlib import nullcontext
 
     from crmcore.api.auth import database_turn
-    from crmcore.storage.unit_of_work import UnitOfWork
 
     crm = request.app.state["crm"]
     turn = nullcontext() if readonly else database_turn(request.app.state)
-    unit = UnitOfWork(crm, None, isolation_level="REPEATABLE READ") if readonly else crm.unit_of_work()
-    with turn, unit as uow:
+    with turn, crm.unit_of_work(snapshot=readonly) as uow:
         session = WebSessions(uow).resume(request.cookies.get(SESSION_COOKIE), touch=not readonly)
         if session is None:
             raise LoginRequired()

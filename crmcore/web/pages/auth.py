@@ -71,10 +71,9 @@ def login(request: Request, data: Form) -> Response[str]:
         except AuthenticationFailed as error:
             failed = str(error)  # the unit of work commits: the failure is counted
         else:
-            locale = uow.users.locale(user.id) or negotiate(request.headers.get("accept-language"))
             chosen = request.cookies.get("crm_lang")
-            if not uow.users.locale(user.id) and chosen in LOCALES:
-                locale = chosen
+            locale = uow.users.locale(user.id) or (chosen if chosen in LOCALES else None) \
+                or negotiate(request.headers.get("accept-language"))
             token, _session = WebSessions(uow).start(user.id, locale, request.headers.get("user-agent"))
     if failed is not None:
         message = _("Account locked after repeated failed logins; try again later.") if "locked" in failed \

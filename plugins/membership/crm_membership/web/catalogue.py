@@ -11,7 +11,7 @@ from litestar.params import FromPath
 from crmcore import web
 
 from crm_membership.services.redemption import REWARD_KINDS
-from crm_membership.web.common import attempt, card_url, checked, optional_int, svc, translator
+from crm_membership.web.common import attempt, card_url, checked, optional_int, svc
 
 
 def _tiers_page(request: Request, uow: Any, *, form: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
@@ -30,7 +30,7 @@ def tiers(request: Request) -> Response[str]:
 
 @web.post("/tiers")
 def tier_add(request: Request, data: web.Form) -> Response[str]:
-    _ = translator(request)
+    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         errors: dict[str, str] = {}
         level = optional_int(data, "level", errors)
@@ -50,7 +50,7 @@ def tier_add(request: Request, data: web.Form) -> Response[str]:
 @web.post("/tiers/evaluate")
 def tier_evaluate(request: Request, data: web.Form) -> Response[str]:
     """Automatic upgrade and downgrade from the rolling window's points."""
-    _ = translator(request)
+    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         changes = svc(uow).members.evaluate_tiers()
     return web.redirect(request, "/membership/tiers", _("Tiers evaluated: %(n)s members changed tier.", n=len(changes)))
@@ -75,7 +75,7 @@ def rewards(request: Request) -> Response[str]:
 @web.post("/rewards/redeem")
 def redeem_at_counter(request: Request, data: web.Form) -> Response[str]:
     """The counter's form: a card number, a reward, how many."""
-    _ = translator(request)
+    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         errors: dict[str, str] = {}
         quantity = optional_int(data, "quantity", errors, minimum=1) or 1
@@ -91,7 +91,7 @@ def redeem_at_counter(request: Request, data: web.Form) -> Response[str]:
 
 @web.post("/rewards")
 def reward_add(request: Request, data: web.Form) -> Response[str]:
-    _ = translator(request)
+    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         errors: dict[str, str] = {}
         stock = optional_int(data, "stock", errors, minimum=0)
@@ -107,7 +107,7 @@ def reward_add(request: Request, data: web.Form) -> Response[str]:
 
 @web.post("/rewards/{reward_id:int}/restock")
 def restock(request: Request, reward_id: FromPath[int], data: web.Form) -> Response[str]:
-    _ = translator(request)
+    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         reward = svc(uow).redemption.reward(reward_id)
         errors: dict[str, str] = {}

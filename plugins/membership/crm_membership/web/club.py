@@ -14,7 +14,7 @@ from crmcore.charts import bar_chart
 from crm_membership.services.care import CHANNELS, LANGUAGES, TEMPLATES
 from crm_membership.services.events import MERCHANT_STATUSES
 from crm_membership.web.charts import monthly_chart
-from crm_membership.web.common import attempt, cards_of, checked, optional_int, svc, translator
+from crm_membership.web.common import attempt, cards_of, checked, optional_int, svc
 
 # -- events -------------------------------------------------------------------------------------
 
@@ -34,7 +34,7 @@ def events(request: Request) -> Response[str]:
 
 @web.post("/events")
 def event_add(request: Request, data: web.Form) -> Response[str]:
-    _ = translator(request)
+    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         errors: dict[str, str] = {}
         numbers = {name: optional_int(data, name, errors, minimum=0) for name in ("reward_points", "upgrade_points", "capacity")}
@@ -67,7 +67,7 @@ def event(request: Request, event_id: FromPath[int]) -> Response[str]:
 def event_action(request: Request, event_id: FromPath[int], data: web.Form) -> Response[str]:
     """Invite (by tier, points, join date or cards), register one card,
     record attendance (points once per member), or bring in a merchant."""
-    _ = translator(request)
+    _ = web.translator(request)
     action = web.form_value(data, "action")
     with web.web_uow(request, data) as uow:
         uow.require("membership.view")
@@ -122,7 +122,7 @@ def merchants(request: Request, status: FromQuery[str] = "") -> Response[str]:
 
 @web.post("/merchants")
 def merchant_add(request: Request, data: web.Form) -> Response[str]:
-    _ = translator(request)
+    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         added, errors = attempt(uow, svc(uow).merchants.add, web.form_value(data, "name"), category=web.form_value(data, "category") or None,
                                 address=web.form_value(data, "address") or None)
@@ -149,7 +149,7 @@ def merchant(request: Request, merchant_id: FromPath[int]) -> Response[str]:
 def merchant_action(request: Request, merchant_id: FromPath[int], data: web.Form) -> Response[str]:
     """Change status (applying → active → terminated), add an offer, a
     contact or a reputation note."""
-    _ = translator(request)
+    _ = web.translator(request)
     action = web.form_value(data, "action")
     value = lambda name: web.form_value(data, name) or None  # noqa: E731 - the optional fields of every form below
     with web.web_uow(request, data) as uow:
@@ -200,7 +200,7 @@ def care(request: Request, template: FromQuery[str] = "", card: FromQuery[str] =
 
 @web.post("/care")
 def care_send(request: Request, data: web.Form) -> Response[str]:
-    _ = translator(request)
+    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         errors: dict[str, str] = {}
         days = optional_int(data, "days", errors, minimum=1) or 30
@@ -224,7 +224,7 @@ def care_send(request: Request, data: web.Form) -> Response[str]:
 
 @web.get("/reports")
 def reports(request: Request) -> Response[str]:
-    _ = translator(request)
+    _ = web.translator(request)
     with web.web_uow(request) as uow:
         uow.require("membership.view")
         report = svc(uow).reports

@@ -55,10 +55,3 @@ def cards_of(form: Mapping[str, Any], name: str = "cards") -> list[str]:
 def checked(form: Mapping[str, Any], name: str) -> bool:
     return web.form_value(form, name) in ("1", "on", "true", "yes")
 
-
-def translator(request: Any) -> Callable[..., str]:
-    """``_`` for a handler's messages, in the language of the logged-in
-    user. :func:`crmcore.web.translator` fixes the language when called, and
-    before ``web_uow`` has resumed the session that is the browser's; this
-    one looks it up at each message, so it may be taken at the top."""
-    return lambda message, **values: web.translator(request)(message, **values)

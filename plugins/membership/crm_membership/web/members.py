@@ -15,7 +15,7 @@ from crmcore import web
 from crm_membership.common import masked_application, parse_day
 from crm_membership.services.members import CHANNELS
 from crm_membership.web.charts import points_over_time
-from crm_membership.web.common import attempt, card_url, cards_of, checked, optional_int, svc, translator
+from crm_membership.web.common import attempt, card_url, checked, optional_int, svc
 
 PAGE_SIZE = 50
 APPLICATION_STATUSES = ("pending", "approved", "rejected", "all")
@@ -52,7 +52,7 @@ def applications(request: Request, status: FromQuery[str] = "pending") -> Respon
 @web.post("/applications")
 def apply(request: Request, data: web.Form) -> Response[str]:
     """A clerk files an application: for a customer by id, or a new one."""
-    _ = translator(request)
+    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         errors: dict[str, str] = {}
         customer_id = optional_int(data, "customer_id", errors, minimum=1)
@@ -68,7 +68,7 @@ def apply(request: Request, data: web.Form) -> Response[str]:
 
 @web.post("/applications/{app_id:int}/approve")
 def approve(request: Request, app_id: FromPath[int], data: web.Form) -> Response[str]:
-    _ = translator(request)
+    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         svc(uow).members.application(app_id)  # 404 outside the user's scope
         member, errors = attempt(uow, svc(uow).members.approve, app_id, tier=web.form_value(data, "tier") or None,
@@ -82,7 +82,7 @@ def approve(request: Request, app_id: FromPath[int], data: web.Form) -> Response
 
 @web.post("/applications/{app_id:int}/reject")
 def reject(request: Request, app_id: FromPath[int], data: web.Form) -> Response[str]:
-    _ = translator(request)
+    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         svc(uow).members.application(app_id)
         _rejected, errors = attempt(uow, svc(uow).members.reject, app_id, web.form_value(data, "reason"))
@@ -98,7 +98,7 @@ def reject(request: Request, app_id: FromPath[int], data: web.Form) -> Response[
 def member_list(request: Request, card: FromQuery[str] = "", tier: FromQuery[str] = "", status: FromQuery[str] = "active", lost: FromQuery[bool] = False,
                 min_points: Annotated[int | None, Parameter(ge=0)] = None,
                 page_number: Annotated[int, QueryParameter(name="page", ge=1)] = 1) -> Response[str]:
-    _ = translator(request)
+    _ = web.translator(request)
     with web.web_uow(request) as uow:
         uow.require("membership.view")
         service = svc(uow)
@@ -162,7 +162,7 @@ def _field_problems(errors: dict[str, str]) -> None:
 
 @web.post("/cards/{card:str}/redeem")
 def redeem(request: Request, card: FromPath[str], data: web.Form) -> Response[str]:
-    _ = translator(request)
+    _ = web.translator(request)
 
     def run(service: Any, member: dict[str, Any], errors: dict[str, str]) -> str:
         quantity = optional_int(data, "quantity", errors, minimum=1) or 1
@@ -175,7 +175,7 @@ def redeem(request: Request, card: FromPath[str], data: web.Form) -> Response[st
 
 @web.post("/cards/{card:str}/points")
 def adjust_points(request: Request, card: FromPath[str], data: web.Form) -> Response[str]:
-    _ = translator(request)
+    _ = web.translator(request)
 
     def run(service: Any, member: dict[str, Any], errors: dict[str, str]) -> str:
         service.points.add(member["card_number"], web.form_value(data, "points"), kind=web.form_value(data, "kind") or "reward",
@@ -187,7 +187,7 @@ def adjust_points(request: Request, card: FromPath[str], data: web.Form) -> Resp
 
 @web.post("/cards/{card:str}/tier")
 def set_tier(request: Request, card: FromPath[str], data: web.Form) -> Response[str]:
-    _ = translator(request)
+    _ = web.translator(request)
 
     def run(service: Any, member: dict[str, Any], errors: dict[str, str]) -> str:
         service.members.set_tier(member["card_number"], web.form_value(data, "tier"), web.form_value(data, "reason"),
@@ -200,7 +200,7 @@ def set_tier(request: Request, card: FromPath[str], data: web.Form) -> Response[
 @web.post("/cards/{card:str}/card")
 def card_status(request: Request, card: FromPath[str], data: web.Form) -> Response[str]:
     """Report lost (挂失), unblock (解挂), replace (补卡) or cancel (注销)."""
-    _ = translator(request)
+    _ = web.translator(request)
     action = web.form_value(data, "action")
 
     def run(service: Any, member: dict[str, Any], errors: dict[str, str]) -> str:
@@ -224,7 +224,7 @@ def card_status(request: Request, card: FromPath[str], data: web.Form) -> Respon
 
 @web.post("/redemptions/{redemption_id:int}/cancel")
 def cancel_redemption(request: Request, redemption_id: FromPath[int], data: web.Form) -> Response[str]:
-    _ = translator(request)
+    _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         uow.require("membership.view")
         service = svc(uow)
@@ -242,7 +242,7 @@ def cancel_redemption(request: Request, redemption_id: FromPath[int], data: web.
 @web.get("/cards/{card:str}/ledger")
 def ledger(request: Request, card: FromPath[str], kind: FromQuery[str] = "", source: FromQuery[str] = "", since: FromQuery[str] = "", until: FromQuery[str] = "",
            limit: FromQuery[int] = 200) -> Response[str]:
-    _ = translator(request)
+    _ = web.translator(request)
     with web.web_uow(request) as uow:
         uow.require("membership.view")
         service = svc(uow)

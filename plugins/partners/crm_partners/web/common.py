@@ -9,7 +9,6 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING, Any, Callable
 
-from crmcore import Conflict
 from crmcore import web
 from crmcore.web.i18n import lazy
 
@@ -63,15 +62,6 @@ def render(request: Any, uow: "UnitOfWork", template: str, *, status: int = 200,
     """``web.page`` with the plugin's labels in the context."""
     return web.page(request, uow, f"partners/web/{template}", status=status,
                     **{**labels(uow, web.request_locale(request)), **context})
-
-
-def attempt(uow: "UnitOfWork", action: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, dict[str, str]]:
-    """``web.attempt``, with a Conflict (already registered, not pending,
-    conflicts standing…) shown on the form like a validation error."""
-    try:
-        return web.attempt(uow, action, *args, **kwargs)
-    except Conflict as error:
-        return None, {"": str(error)}
 
 
 def find_customer(uow: "UnitOfWork", text: str, field: str, _: Callable[..., str]) -> tuple[int | None, dict[str, str]]:

@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery
 from crmcore import web
 
 from crm_partners.domain import ASSIGNMENT_STATUSES, REGISTRATION_STATUSES
-from crm_partners.web.common import attempt, current_period, customer_label, find_customer, parse_date, render, service
+from crm_partners.web.common import current_period, customer_label, find_customer, parse_date, render, service
 
 REGISTRATION_FIELDS = ("partner", "customer", "amount", "close", "product", "notes")
 #: The forms of a registration's page, each with its own values and errors.
@@ -62,7 +62,7 @@ def registration_create(request: Request, data: web.Form) -> Response[str]:
                 errors.setdefault(name, _("Required."))
         created = None
         if not errors:
-            created, errors = attempt(uow, uow.service("partners").register, _int(form["partner"]) or 0, customer_id,
+            created, errors = web.attempt(uow, uow.service("partners").register, _int(form["partner"]) or 0, customer_id,
                                       amount=form["amount"], close=close, product=form["product"] or None,
                                       notes=form["notes"] or None)
         if errors:
@@ -94,20 +94,20 @@ def _act(uow: Any, action: str, registration_id: int, data: dict[str, Any], _: A
     partners = uow.service("partners")
     reason = web.form_value(data, "reason")
     if action == "approve":
-        return attempt(uow, partners.approve, registration_id, reason or None, override=web.form_value(data, "override") == "1")
+        return web.attempt(uow, partners.approve, registration_id, reason or None, override=web.form_value(data, "override") == "1")
     if action == "reject":
-        return attempt(uow, partners.reject, registration_id, reason)
+        return web.attempt(uow, partners.reject, registration_id, reason)
     if action == "progress":
-        return attempt(uow, partners.progress, registration_id, web.form_value(data, "note"))
+        return web.attempt(uow, partners.progress, registration_id, web.form_value(data, "note"))
     if action == "reverse":
-        return attempt(uow, partners.reverse, registration_id, reason)
+        return web.attempt(uow, partners.reverse, registration_id, reason)
     errors: dict[str, str] = {}
     on = parse_date(web.form_value(data, "date"), "date", errors, _)
     if errors:
         return None, errors
     if action == "won":
-        return attempt(uow, partners.won, registration_id, web.form_value(data, "amount"), on)
-    return attempt(uow, partners.lost, registration_id, reason or None, on)
+        return web.attempt(uow, partners.won, registration_id, web.form_value(data, "amount"), on)
+    return web.attempt(uow, partners.lost, registration_id, reason or None, on)
 
 
 @web.post("/registrations/{registration_id:int}/{action:str}")
@@ -158,7 +158,7 @@ def assignment_assign(request: Request, data: web.Form) -> Response[str]:
             errors["partner"] = _("Choose the partner.")
         offer = None
         if not errors:
-            offer, errors = attempt(uow, uow.service("partners").assign, lead_id, auto=auto,
+            offer, errors = web.attempt(uow, uow.service("partners").assign, lead_id, auto=auto,
                                     partner_id=None if auto else _int(form["partner"]), hours=_int(form["hours"]),
                                     replace=form["replace"] == "1")
         if errors:
@@ -177,9 +177,9 @@ def assignment_answer(request: Request, assignment_id: FromPath[int], action: Fr
     with web.web_uow(request, data) as uow:
         partners = uow.service("partners")
         if action == "accept":
-            done, errors = attempt(uow, partners.accept, assignment_id)
+            done, errors = web.attempt(uow, partners.accept, assignment_id)
         else:
-            done, errors = attempt(uow, partners.decline, assignment_id, web.form_value(data, "reason") or None)
+            done, errors = web.attempt(uow, partners.decline, assignment_id, web.form_value(data, "reason") or None)
         if errors:
             return _inbox(request, uow, status="offered", partner="", form={"how": "auto"},
                           errors={"": errors.get("", "; ".join(errors.values()))}, code=422)
@@ -205,7 +205,7 @@ def assignment_reassign(request: Request, data: web.Form) -> Response[str]:
 def _commissions_page(request: Request, uow: Any, period: str, *, run: dict[str, Any] | None = None,
                       errors: dict[str, str] | None = None, status: int = 200) -> Response[str]:
     partners = service(uow, "partners.commissions")
-    summary, period_errors = attempt(uow, partners.commission_summary, period)
+    summary, period_errors = web.attempt(uow, partners.commission_summary, period)
     if period_errors:
         period = current_period(uow)
         summary = partners.commission_summary(period)
@@ -227,7 +227,7 @@ def commissions_compute(request: Request, data: web.Form) -> Response[str]:
     _ = web.translator(request)
     period = web.form_value(data, "period")
     with web.web_uow(request, data) as uow:
-        run, errors = attempt(uow, uow.service("partners").compute_commissions, period,
+        run, errors = web.attempt(uow, uow.service("partners").compute_commissions, period,
                               _int(web.form_value(data, "partner")))
         if errors or run["skipped"]:
             return _commissions_page(request, uow, period, run=run, errors=errors, status=422 if errors else 200)

@@ -13,7 +13,7 @@ from crmcore import web
 from crmcore.charts import bar_chart
 
 from crm_partners.domain import STATUSES, TRANSITIONS
-from crm_partners.web.common import attempt, find_customer, labels, parse_date, render, service
+from crm_partners.web.common import find_customer, labels, parse_date, render, service
 
 PARTNER_FIELDS = ("customer", "type", "grade", "territories", "industries", "manager", "status", "max_leads", "notes")
 EXPIRING_DEFAULT = 60
@@ -31,7 +31,7 @@ def _choices(request: Request, uow: Any) -> dict[str, Any]:
 def _list_page(request: Request, uow: Any, *, filters: dict[str, str], form: dict[str, Any], errors: dict[str, str],
                status: int = 200) -> Response[str]:
     partners = service(uow)
-    rows, filter_errors = attempt(uow, partners.list, **filters)
+    rows, filter_errors = web.attempt(uow, partners.list, **filters)
     if filter_errors:  # an unknown grade or manager typed into the URL: show every partner, say why
         rows, filters, errors = partners.list(), {}, {**filter_errors, **errors}
     return render(request, uow, "list.html", status=status, rows=rows, loads=partners.loads(), filters=filters, form=form,
@@ -53,7 +53,7 @@ def partner_add(request: Request, data: web.Form) -> Response[str]:
         customer_id, errors = find_customer(uow, form["customer"], "customer", _)
         added = None
         if not errors:
-            added, errors = attempt(uow, uow.service("partners").add, customer_id, type=form["type"],
+            added, errors = web.attempt(uow, uow.service("partners").add, customer_id, type=form["type"],
                                     grade=form["grade"] or None, territories=[form["territories"]],
                                     industries=[form["industries"]], manager=form["manager"] or None,
                                     status=form["status"] or "active", max_open_leads=form["max_leads"] or None,
@@ -91,7 +91,7 @@ def partner_update(request: Request, partner_id: FromPath[int], data: web.Form) 
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         form = {name: web.form_value(data, name) for name in PARTNER_FIELDS}
-        _done, errors = attempt(uow, uow.service("partners").update, partner_id, reason=web.form_value(data, "change_reason") or None,
+        _done, errors = web.attempt(uow, uow.service("partners").update, partner_id, reason=web.form_value(data, "change_reason") or None,
                                 type=form["type"], grade=form["grade"], territories=[form["territories"]],
                                 industries=[form["industries"]], manager=form["manager"] or None,
                                 max_open_leads=form["max_leads"] or None, notes=form["notes"])
@@ -105,7 +105,7 @@ def partner_status(request: Request, partner_id: FromPath[int], data: web.Form) 
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         form = {"status": web.form_value(data, "status"), "reason": web.form_value(data, "reason")}
-        moved, errors = attempt(uow, uow.service("partners").set_status, partner_id, form["status"], form["reason"] or None)
+        moved, errors = web.attempt(uow, uow.service("partners").set_status, partner_id, form["status"], form["reason"] or None)
         if errors:
             return _partner_page(request, uow, partner_id, status=422, status_form=form, status_errors=errors)
     note = _("Status changed.")
@@ -128,7 +128,7 @@ def agreement_add(request: Request, partner_id: FromPath[int], data: web.Form) -
             if not form[name]:
                 errors.setdefault(name, _("Required."))
         if not errors:
-            _added, errors = attempt(uow, uow.service("partners").add_agreement, partner_id, starts_on=starts, ends_on=ends,
+            _added, errors = web.attempt(uow, uow.service("partners").add_agreement, partner_id, starts_on=starts, ends_on=ends,
                                      commission=form["commission"], tiers_apply=form["tiers_apply"] or "marginal",
                                      discount=form["discount"] or None, territories=[form["a_territories"]],
                                      product_lines=[form["product_lines"]], remind_days=form["remind_days"] or None)
@@ -153,7 +153,7 @@ def agreement_renew(request: Request, agreement_id: FromPath[int], data: web.For
             errors.setdefault("to", _("Required."))
         renewed = None
         if not errors:
-            renewed, errors = attempt(uow, uow.service("partners").renew_agreement, agreement_id, ends,
+            renewed, errors = web.attempt(uow, uow.service("partners").renew_agreement, agreement_id, ends,
                                       web.form_value(data, "commission") or None)
         if errors:
             partner_id = service(uow).agreement(agreement_id)["partner_id"]
@@ -166,7 +166,7 @@ def agreement_renew(request: Request, agreement_id: FromPath[int], data: web.For
 def agreement_terminate(request: Request, agreement_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
-        done, errors = attempt(uow, uow.service("partners").terminate_agreement, agreement_id, web.form_value(data, "reason"))
+        done, errors = web.attempt(uow, uow.service("partners").terminate_agreement, agreement_id, web.form_value(data, "reason"))
         if errors:
             partner_id = service(uow).agreement(agreement_id)["partner_id"]
             return _partner_page(request, uow, partner_id, status=422, renew_errors={agreement_id: errors})
@@ -193,7 +193,7 @@ def performance(request: Request, period: FromQuery[str] = "") -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request) as uow:
         partners = service(uow)
-        rows, errors = attempt(uow, partners.performance, period or None)
+        rows, errors = web.attempt(uow, partners.performance, period or None)
         if errors:
             rows = partners.performance(None)
         rows = rows or []
@@ -211,7 +211,7 @@ def performance(request: Request, period: FromQuery[str] = "") -> Response[str]:
 def scorecard(request: Request, partner_id: FromPath[int], period: FromQuery[str] = "") -> Response[str]:
     with web.web_uow(request) as uow:
         partners = service(uow)
-        card, errors = attempt(uow, partners.scorecard, partner_id, period or None)
+        card, errors = web.attempt(uow, partners.scorecard, partner_id, period or None)
         if errors:
             card = partners.scorecard(partner_id, None)
         return render(request, uow, "scorecard.html", card=card, period=period, errors=errors)

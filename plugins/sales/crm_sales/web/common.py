@@ -1,13 +1,9 @@
 """What the sales pages share: stage labels in the reader's language, the
-next stage of the pipeline, people and customers named in forms, and
-running a service call so that its refusal becomes a message on the form."""
+next stage of the pipeline, and people and customers named in forms."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
-
-from crmcore import Conflict
-from crmcore import web
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from crmcore import UnitOfWork
@@ -77,13 +73,3 @@ def customer_id(uow: "UnitOfWork", text: str, errors: dict[str, str], _: Callabl
                               else _("Several customers match %(key)s; enter the customer's number.", key=text))
         return None
     return found[0].id
-
-
-def attempt(uow: "UnitOfWork", action: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, dict[str, str]]:
-    """``web.attempt`` that also shows a refusal of the current state (a
-    quote no longer a draft, a closed opportunity) on the form instead of
-    an error page; nothing of the failed call is kept either way."""
-    try:
-        return web.attempt(uow, action, *args, **kwargs)
-    except Conflict as error:
-        return None, {"": str(error)}

@@ -11,7 +11,7 @@ from litestar.params import FromQuery
 from crmcore import web
 from crmcore.charts import bar_chart
 
-from crm_sales.web.common import active_users, attempt, user_id
+from crm_sales.web.common import active_users, user_id
 
 
 @web.get("/forecast")
@@ -22,7 +22,7 @@ def forecast(request: Request, period: FromQuery[str] = "", owner: FromQuery[str
         owner_id = user_id(uow, owner, "owner", errors, _("No user %(key)s.", key=owner))
         data = None
         if not errors:
-            data, errors = attempt(uow, uow.service("sales").reports.forecast, period or None, owner_id=owner_id)
+            data, errors = web.attempt(uow, uow.service("sales").reports.forecast, period or None, owner_id=owner_id)
         chart = None
         if data is not None:
             title = _("Forecast %(period)s (weighted open + won, CNY)", period=data["period"])

@@ -18,7 +18,7 @@ from crmcore.charts import funnel_chart
 
 from crm_sales.cli import opportunity_view
 from crm_sales.keypersons import map_svg
-from crm_sales.web.common import (active_users, attempt, customer_id, next_stage, stage_label, stage_labels,
+from crm_sales.web.common import (active_users, customer_id, next_stage, stage_label, stage_labels,
                                   user_id, user_names)
 from crm_sales.web.quotes import STATUS_LABELS
 
@@ -66,7 +66,7 @@ def advance(request: Request, opportunity_id: FromPath[int], data: web.Form) -> 
     _ = web.translator(request)
     owner = web.form_value(data, "owner")
     with web.web_uow(request, data) as uow:
-        moved, errors = attempt(uow, uow.service("sales").opportunities.move, opportunity_id, web.form_value(data, "to"))
+        moved, errors = web.attempt(uow, uow.service("sales").opportunities.move, opportunity_id, web.form_value(data, "to"))
         if errors:
             return _board_page(request, uow, owner, errors=errors, status=422)
         label = stage_labels(uow, web.request_locale(request))[moved.stage]
@@ -90,9 +90,9 @@ def opportunity_list(request: Request, owner: FromQuery[str] = "", stage: FromQu
             if closing:
                 from crm_sales.values import parse_period
 
-                span, errors = attempt(uow, parse_period, closing, "closing")
+                span, errors = web.attempt(uow, parse_period, closing, "closing")
             if not errors:
-                rows, errors = attempt(uow, sales.opportunities.list, owner_id=owner_id, stage=stage or None,
+                rows, errors = web.attempt(uow, sales.opportunities.list, owner_id=owner_id, stage=stage or None,
                                        open_only=show == "open", closing=(span.start, span.end) if span else None)
         names = {c.id: c.name for c in uow.customers.get_many({o.customer_id for o in rows})}
         return web.page(request, uow, "sales/web/opportunities.html", rows=rows, customers=names, staff=user_names(uow),
@@ -144,7 +144,7 @@ def opportunity_move(request: Request, opportunity_id: FromPath[int], data: web.
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         fields = {name: web.form_value(data, name) or None for name in ("probability", "reason", "note")}
-        moved, errors = attempt(uow, uow.service("sales").opportunities.move, opportunity_id,
+        moved, errors = web.attempt(uow, uow.service("sales").opportunities.move, opportunity_id,
                                 web.form_value(data, "to"), **fields)
         if errors:
             return _detail_page(request, uow, opportunity_id, status=422, move_form=dict(data), move_errors=errors)
@@ -176,7 +176,7 @@ def opportunity_update(request: Request, opportunity_id: FromPath[int], data: we
         if "probability" in fields and service.stages.by_code()[service.get(opportunity_id).stage].outcome != "open":
             fields.pop("probability")  # shown read-only on a closed deal's form
         if not errors:
-            _changed, errors = attempt(uow, service.update, opportunity_id, **fields)
+            _changed, errors = web.attempt(uow, service.update, opportunity_id, **fields)
         if errors:
             return _detail_page(request, uow, opportunity_id, status=422, edit_form=dict(data), edit_errors=errors)
     return web.redirect(request, f"/sales/opportunities/{opportunity_id}", _("Opportunity saved."))
@@ -189,7 +189,7 @@ def key_person_add(request: Request, opportunity_id: FromPath[int], data: web.Fo
         contact = web.form_value(data, "contact")
         errors: dict[str, str] = {} if contact.isdigit() else {"contact": _("Choose a contact.")}
         if not errors:
-            _done, errors = attempt(uow, uow.service("sales").opportunities.link_contact, opportunity_id, int(contact))
+            _done, errors = web.attempt(uow, uow.service("sales").opportunities.link_contact, opportunity_id, int(contact))
         if errors:
             return _detail_page(request, uow, opportunity_id, status=422, person_errors=errors)
     return web.redirect(request, f"/sales/opportunities/{opportunity_id}#keypersons", _("Key person added."))
@@ -199,7 +199,7 @@ def key_person_add(request: Request, opportunity_id: FromPath[int], data: web.Fo
 def key_person_remove(request: Request, opportunity_id: FromPath[int], contact_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
-        _done, errors = attempt(uow, uow.service("sales").opportunities.unlink_contact, opportunity_id, contact_id)
+        _done, errors = web.attempt(uow, uow.service("sales").opportunities.unlink_contact, opportunity_id, contact_id)
         if errors:
             return _detail_page(request, uow, opportunity_id, status=422, person_errors=errors)
     return web.redirect(request, f"/sales/opportunities/{opportunity_id}#keypersons", _("Key person removed."))
@@ -229,7 +229,7 @@ def opportunity_create(request: Request, data: web.Form) -> Response[str]:
         fields["source"] = fields["source"] or None
         made = None
         if not errors:
-            made, errors = attempt(uow, uow.service("sales").opportunities.add, found, **fields)
+            made, errors = web.attempt(uow, uow.service("sales").opportunities.add, found, **fields)
         if errors:
             return _new_page(request, uow, dict(data), errors, status=422)
     return web.redirect(request, f"/sales/opportunities/{made.id}", _("Opportunity %(name)s opened.", name=made.name))

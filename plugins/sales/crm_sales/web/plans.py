@@ -15,7 +15,7 @@ from crmcore import web
 from crmcore.web.i18n import lazy
 
 from crm_sales.values import local_date, month_of, parse_month
-from crm_sales.web.common import active_users, attempt, customer_id, user_id
+from crm_sales.web.common import active_users, customer_id, user_id
 
 STATUS_LABELS = {"done": lazy("Visited"), "missed": lazy("Missed"), "planned": lazy("Planned")}
 
@@ -26,7 +26,7 @@ def _plans_page(request: Request, uow: Any, month: str, user: str, *, form: dict
     plans = uow.service("sales").plans
     problems: dict[str, str] = {}
     if month:
-        _month, problems = attempt(uow, parse_month, month)
+        _month, problems = web.attempt(uow, parse_month, month)
         month = _month or month
     else:
         month = month_of(local_date(uow.now, uow.crm.config.timezone))
@@ -68,7 +68,7 @@ def plan_add(request: Request, data: web.Form) -> Response[str]:
             errors["opportunity"] = _("Enter the opportunity's number.")
         made = None
         if not errors:
-            made, errors = attempt(uow, uow.service("sales").plans.add, user=web.form_value(data, "user") or uow.actor.username,
+            made, errors = web.attempt(uow, uow.service("sales").plans.add, user=web.form_value(data, "user") or uow.actor.username,
                                    month=day[:7], customer_id=found, purpose=web.form_value(data, "purpose"),
                                    planned_date=day, opportunity_id=int(opportunity) if opportunity else None)
             # the service names the day "date"; the form's field is planned_date

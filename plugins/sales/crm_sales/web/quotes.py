@@ -14,7 +14,6 @@ from crmcore.web.i18n import lazy
 
 from crm_sales.domain import QUOTE_STATUSES
 from crm_sales.quotes import parse_line
-from crm_sales.web.common import attempt
 
 #: English message ids, translated where shown.
 STATUS_LABELS = {"draft": lazy("Draft"), "sent": lazy("Sent"), "accepted": lazy("Accepted"), "rejected": lazy("Rejected"),
@@ -65,10 +64,10 @@ def quote_create(request: Request, opportunity_id: FromPath[int], data: web.Form
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         text = web.form_value(data, "lines")
-        lines, errors = attempt(uow, lambda: [parse_line(line) for line in text.splitlines() if line.strip()])
+        lines, errors = web.attempt(uow, lambda: [parse_line(line) for line in text.splitlines() if line.strip()])
         made = None
         if not errors:
-            made, errors = attempt(uow, uow.service("sales").quotes.add, opportunity_id, lines=lines,
+            made, errors = web.attempt(uow, uow.service("sales").quotes.add, opportunity_id, lines=lines,
                                    valid_until=web.form_value(data, "valid_until") or None,
                                    notes=web.form_value(data, "notes") or None)
         if errors:
@@ -81,7 +80,7 @@ def quote_line_add(request: Request, quote_id: FromPath[int], data: web.Form) ->
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         fields = {name: web.form_value(data, name) for name in ("product", "quantity", "unit_price", "discount")}
-        _changed, errors = attempt(uow, uow.service("sales").quotes.add_line, quote_id, **fields)
+        _changed, errors = web.attempt(uow, uow.service("sales").quotes.add_line, quote_id, **fields)
         if errors:
             return _quote_page(request, uow, quote_id, status=422, line_form=dict(data), line_errors=errors)
     return web.redirect(request, f"/sales/quotes/{quote_id}", _("Line added."))
@@ -91,7 +90,7 @@ def quote_line_add(request: Request, quote_id: FromPath[int], data: web.Form) ->
 def quote_line_remove(request: Request, quote_id: FromPath[int], position: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
-        _changed, errors = attempt(uow, uow.service("sales").quotes.remove_line, quote_id, position)
+        _changed, errors = web.attempt(uow, uow.service("sales").quotes.remove_line, quote_id, position)
         if errors:
             return _quote_page(request, uow, quote_id, status=422, action_errors=errors)
     return web.redirect(request, f"/sales/quotes/{quote_id}", _("Line removed."))
@@ -114,7 +113,7 @@ def quote_action(request: Request, quote_id: FromPath[int], action: FromPath[str
             from crmcore import NotFound
 
             raise NotFound(f"no quote action {action!r}")
-        done, errors = attempt(uow, calls[action])
+        done, errors = web.attempt(uow, calls[action])
         if errors:
             return _quote_page(request, uow, quote_id, status=422, action_errors=errors)
     messages = {"send": _("Quote sent."), "accept": _("Quote accepted."), "reject": _("Quote rejected."),
