@@ -26,7 +26,8 @@ environment with crmcore installed has these fixtures:
     A real server (uvicorn on a free port) for the test's CRM: ``web.url``;
     ``web.user("alice", permissions=[...], department=..., password=...)``
     makes a user who can log in; ``with web.client("alice") as http:`` is an
-    httpx client logged in through the login form.
+    httpx client logged in through the login form (``locale="en"``: the
+    browser's language).
 ``browser_page``
     A Playwright page in headless Chromium (Debian's ``chromium``, no
     download), 1366×768, Chinese; ``web.login(browser_page, "alice")`` logs
@@ -407,11 +408,17 @@ class WebServer:
         page.wait_for_url(lambda url: "/login" not in url)
 
     @contextmanager
-    def client(self, username: str, password: str = DEFAULT_TEST_PASSWORD, **headers: str) -> Iterator[Any]:
+    def client(self, username: str, password: str = DEFAULT_TEST_PASSWORD, *, locale: str | None = None,
+               **headers: str) -> Iterator[Any]:
         """An httpx client logged in through the login form (redirects not
-        followed, so tests see 303s and 403s as they are)."""
+        followed, so tests see 303s and 403s as they are). ``locale``
+        (``"en"``, ``"zh-CN"``) is the browser's language, sent as
+        ``Accept-Language``: the session takes it at login unless the user
+        has chosen a language of their own."""
         import httpx
 
+        if locale is not None:
+            headers["Accept-Language"] = locale.replace("_", "-")
         with httpx.Client(base_url=self.url, follow_redirects=False, timeout=30, headers=headers) as client:
             token = re.search(r'name="_csrf" value="([^"]+)"', client.get("/login").text).group(1)
             response = client.post("/login", data={"username": username, "password": password, "_csrf": token})

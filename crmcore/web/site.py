@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Mapping
 from urllib.parse import quote, unquote
 
 import jinja2
@@ -283,12 +283,24 @@ def field_errors(error: ValidationError) -> dict[str, str]:
     return found
 
 
-def attempt(uow: "UnitOfWork", action: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, dict[str, str]]:
-    """Run ``action`` in a savepoint: ``(result, {})``, or ``(None, errors)``
-    with nothing of it kept when it raised a ValidationError (errors per
-    field) or a Conflict (under ``""``: a quote no longer a draft, a closed
-    deal) — so a form can be shown again with its errors while the rest of
-    the request commits."""
+def attempt(uow: "UnitOfWork", action: Callable[..., Any], /, *args: Any,
+            not_found: Literal["form", "field"] | None = None, **kwargs: Any) -> tuple[Any, dict[str, str]]:
+    """Run ``action(*args, **kwargs)`` in a savepoint: ``(result, {})``, or
+    ``(None, errors)`` with nothing of it kept when it raised a
+    ValidationError (errors per field) or a Conflict (under ``""``: a quote
+    no longer a draft, a closed deal) — so a form can be shown again with its
+    errors while the rest of the request commits.
+
+    A NotFound propagates (the page answers 404) unless ``not_found`` says
+    where the form shows it: ``"form"``, its message under ``""`` (a record
+    gone meanwhile, a customer out of scope); ``"field"``, under
+    the field its message names, as a ValidationError's ("card: no member
+    with card M1"; a message naming none under ``""``). Use it where the
+    missing thing was typed into the form; look up what the URL names before.
+    ``not_found`` is attempt's own keyword, never passed on to ``action``
+    (call an action that takes one of that name through a lambda)."""
+    if not_found not in (None, "form", "field"):
+        raise ValueError(f"not_found is 'form', 'field' or None, not {not_found!r}")
     try:
         with uow.savepoint():
             return action(*args, **kwargs), {}
@@ -296,6 +308,12 @@ def attempt(uow: "UnitOfWork", action: Callable[..., Any], *args: Any, **kwargs:
         return None, field_errors(error)
     except Conflict as error:
         return None, {"": str(error)}
+    except NotFound as error:
+        if not_found == "form":
+            return None, {"": str(error)}
+        if not_found == "field":
+            return None, field_errors(ValidationError(str(error)))
+        raise
 
 
 def form_value(form: Mapping[str, Any], name: str, default: str = "") -> str:
