@@ -1,11 +1,8 @@
 import re
-from contextlib import closing
 from datetime import timedelta
 from typing import Any
 
 import pytest
-
-from crmcore.testing import DEFAULT_TEST_PASSWORD
 
 
 @pytest.fixture
@@ -81,19 +78,3 @@ def agent_permissions() -> tuple[str, ...]:
 def open_ticket(crm: Any) -> Any:
     """``open_ticket(customer_id, subject, hours_ago=…, **fields)`` → the ticket's id."""
     return lambda *args, **fields: _open_ticket(crm, *args, **fields)
-
-
-@pytest.fixture
-def web_session(web: Any) -> Any:
-    """``with web_session(username) as client:`` an httpx client logged in to the web pages."""
-    return lambda username: _session(web, username)
-
-
-def _session(web: Any, username: str) -> Any:
-    import httpx
-
-    client = httpx.Client(base_url=web.url, follow_redirects=False, timeout=30)
-    token = form_token(client.get("/login").text)
-    response = client.post("/login", data={"username": username, "password": DEFAULT_TEST_PASSWORD, "_csrf": token, "next": "/"})
-    assert response.status_code == 303, response.text
-    return closing(client)

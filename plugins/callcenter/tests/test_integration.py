@@ -71,28 +71,13 @@ class TestConformance(PluginConformance):
         crm.plugins.pm.add_hookspecs(CampaignSpecs)
         super().test_hookimpls_match_specs(crm)
 
-    def test_templates_render(self, crm):
-        """The plugin's templates are the web pages' and the customer
-        panel's: they compile in the web interface's environment (the kit's
-        check uses ``crm.templates``, which lacks its filters), and the
-        panel renders there as the customer page renders it. The pages
-        themselves are rendered by test_web.py."""
-        pytest.importorskip("litestar")
-        from crmcore.web.i18n import Formats
-        from crmcore.web.site import Site
 
-        from crm_callcenter.panel import ticket_panel
-
-        environment = Site.build(crm).environment
-        names = [name for name in environment.list_templates() if name.startswith("callcenter/")]
-        assert "callcenter/web/panel.html" in names
-        for name in names:
-            environment.get_template(name)
-        with crm.unit_of_work(actor="admin") as uow:
-            customer = uow.customers.create(name="模板测试")
-            uow.service("callcenter").open_ticket(customer.id, type="inquiry", subject="发票", priority="high")
-            panel = ticket_panel(uow, customer)
-        html = environment.get_template(panel.template).render(
-            panel=panel, customer=customer, _=lambda text, **values: text % values if values else text,
-            can=lambda permission: True, fmt=Formats("zh_CN", crm.config.timezone))
-        assert "发票" in html and f"/callcenter/tickets/new?customer_id={customer.id}" in html
+def test_the_customer_panel_lists_open_tickets_and_links_to_a_new_one(crm, web):
+    """On the customer page, as the user sees it."""
+    pytest.importorskip("litestar")
+    with crm.unit_of_work(actor="admin") as uow:
+        customer = uow.customers.create(name="模板测试")
+        uow.service("callcenter").open_ticket(customer.id, type="inquiry", subject="发票抬头有误", priority="high")
+    with web.client(web.admin()) as http:
+        page = http.get(f"/customers/{customer.id}").text
+    assert "发票抬头有误" in page and f"/callcenter/tickets/new?customer_id={customer.id}" in page

@@ -25,7 +25,7 @@ def test_every_message_of_the_service_pages_has_a_chinese_translation():
     assert untranslated(PACKAGE, PACKAGE / "locale") == {}
 
 
-def test_every_service_page_renders_in_both_languages(web, service_desk, crm, make, cli, open_ticket, web_session, token_of):
+def test_every_service_page_renders_in_both_languages(web, service_desk, crm, make, cli, open_ticket, token_of):
     customer = make.customer(name="王芳", phones=["13800138000"], emails=["wf@example.com"])
     overdue = open_ticket(customer.id, "物业维修未处理", hours_ago=30, priority="high")
     fresh = open_ticket(customer.id, "发票抬头有误")
@@ -33,7 +33,7 @@ def test_every_service_page_renders_in_both_languages(web, service_desk, crm, ma
     assert cli("service", "kb", "add", "--title", "发票重开流程", "--body", "作废原发票后重开。", "--tag", "发票").exit_code == 0
     with crm.unit_of_work(actor="admin") as uow:
         uow.service("callcenter").set_status(fresh, "resolved", note="已重开")
-    with web_session("lily") as client:
+    with web.client("lily") as client:
         for locale, words in (("zh_CN", ("超时", "剩余", "工单")), ("en", ("Overdue by", "left", "Ticket"))):
             client.post("/language", data={"locale": locale, "_csrf": token_of(client.get("/").text), "next": "/"})
             queue = client.get("/callcenter/tickets").text
@@ -52,10 +52,10 @@ def test_every_service_page_renders_in_both_languages(web, service_desk, crm, ma
             assert report.count("<svg") >= 3 and "role='img'" in report
 
 
-def test_an_agent_without_the_handle_permission_sees_tickets_but_cannot_take_them(web, service_desk, crm, make, open_ticket, web_session, token_of):
+def test_an_agent_without_the_handle_permission_sees_tickets_but_cannot_take_them(web, service_desk, crm, make, open_ticket, token_of):
     web.user("viewer", permissions=("customers.view_all", "callcenter.view"))
     ticket = open_ticket(make.customer(name="李雷").id, "宽带断线")
-    with web_session("viewer") as client:
+    with web.client("viewer") as client:
         queue = client.get("/callcenter/tickets").text
         assert "宽带断线" in queue and f"/callcenter/tickets/{ticket}/take" not in queue
         response = client.post(f"/callcenter/tickets/{ticket}/take", data={"_csrf": token_of(queue)})
@@ -64,21 +64,21 @@ def test_an_agent_without_the_handle_permission_sees_tickets_but_cannot_take_the
     assert ticket_row(crm, ticket)["assignee_id"] is None
 
 
-def test_a_form_without_its_token_changes_nothing(web, service_desk, crm, make, open_ticket, web_session):
+def test_a_form_without_its_token_changes_nothing(web, service_desk, crm, make, open_ticket):
     ticket = open_ticket(make.customer(name="李雷").id, "宽带断线")
-    with web_session("lily") as client:
+    with web.client("lily") as client:
         response = client.post(f"/callcenter/tickets/{ticket}/status", data={"status": "resolved"})
     assert response.status_code == 403
     assert ticket_row(crm, ticket)["status"] == "new"
 
 
-def test_another_departments_tickets_are_neither_listed_nor_reachable(web, service_desk, crm, make, open_ticket, web_session, token_of):
+def test_another_departments_tickets_are_neither_listed_nor_reachable(web, service_desk, crm, make, open_ticket, token_of):
     web.user("zhao", permissions=("customers.view", "callcenter.view", "callcenter.handle"), department="北京分公司")
     with crm.unit_of_work() as uow:
         shanghai = uow.departments.add("上海分公司").id
     theirs = make.customer(name="上海客户", phones=["13911112222"], department_id=shanghai)
     ticket = open_ticket(theirs.id, "上海的投诉")
-    with web_session("zhao") as client:
+    with web.client("zhao") as client:
         assert "上海的投诉" not in client.get("/callcenter/tickets").text
         assert client.get(f"/callcenter/tickets/{ticket}").status_code == 404
         token = token_of(client.get("/callcenter/tickets").text)
@@ -92,23 +92,23 @@ def test_another_departments_tickets_are_neither_listed_nor_reachable(web, servi
     assert ticket_row(crm, ticket)["assignee_id"] is None
 
 
-def test_where_the_plugin_is_disabled_its_pages_are_not_found_and_not_in_the_menu(web, service_desk, crm, web_session, agent_permissions):
+def test_where_the_plugin_is_disabled_its_pages_are_not_found_and_not_in_the_menu(web, service_desk, crm, agent_permissions):
     with crm.unit_of_work() as uow:
         north = uow.departments.add("北京分公司")
         uow.plugin_settings.set("callcenter", False, north.id)
     web.user("zhao", permissions=agent_permissions, department="北京分公司")
-    with web_session("zhao") as client:
+    with web.client("zhao") as client:
         page = client.get("/customers").text  # the sidebar is on every page
         assert "/customers" in page and "/callcenter/" not in page
         for path in ("/callcenter/tickets", "/callcenter/console", "/callcenter/kb", "/callcenter/reports"):
             assert client.get(path).status_code == 404, path
-    with web_session("lily") as client:
+    with web.client("lily") as client:
         assert "/callcenter/tickets" in client.get("/customers").text
 
 
-def test_a_ticket_form_with_mistakes_is_shown_again_with_them(web, service_desk, crm, make, web_session, token_of):
+def test_a_ticket_form_with_mistakes_is_shown_again_with_them(web, service_desk, crm, make, token_of):
     customer = make.customer(name="王芳")
-    with web_session("lily") as client:
+    with web.client("lily") as client:
         token = token_of(client.get("/callcenter/tickets/new").text)
         response = client.post("/callcenter/tickets/new", data={"_csrf": token, "customer_id": str(customer.id), "type": "complaint",
                                                                  "subject": ""})
@@ -128,8 +128,7 @@ def test_a_ticket_form_with_mistakes_is_shown_again_with_them(web, service_desk,
     assert (row["subject"], row["priority"], row["status"]) == ("门禁卡失灵", "high", "closed")
 
 
-def test_the_dashboard_shows_my_most_urgent_tickets_and_the_queue_counts_to_agents_only(web, service_desk, crm, make, open_ticket,
-                                                                                        web_session):
+def test_the_dashboard_shows_my_most_urgent_tickets_and_the_queue_counts_to_agents_only(web, service_desk, crm, make, open_ticket):
     import re
 
     from crm_callcenter.web.common import with_clocks
@@ -147,7 +146,7 @@ def test_the_dashboard_shows_my_most_urgent_tickets_and_the_queue_counts_to_agen
         unassigned = len(svc.list_tickets(open_only=True, status="new"))
         overdue = len(svc.list_tickets(open_only=True, overdue=True))
     assert len(mine) == 6 and (unassigned, overdue) == (2, 5)
-    with web_session("lily") as client:
+    with web.client("lily") as client:
         page = client.get("/").text
     assert "我的客服工单" in page
     panel = page[page.index('id="dash-callcenter-h"'):]
@@ -157,6 +156,6 @@ def test_the_dashboard_shows_my_most_urgent_tickets_and_the_queue_counts_to_agen
     assert "剩余" in panel and "鲍勃的工单" not in panel
     assert f"待分派：{unassigned}" in panel and f"已超时：{overdue}" in panel
     assert 'href="/callcenter/tickets?view=unassigned"' in panel and 'href="/callcenter/tickets?view=overdue"' in panel
-    with web_session("clerk") as client:
+    with web.client("clerk") as client:
         page = client.get("/").text
     assert "dash-callcenter-h" not in page and "我的客服工单" not in page

@@ -1,12 +1,11 @@
 """What every service page shares: labels of the plugin's codes in the
-reader's language, the SLA clock a list shows for a ticket, and form
-handling that turns the services' refusals into messages on the form."""
+reader's language, the SLA clock a list shows for a ticket, and whole
+numbers from forms."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from crmcore import Conflict, NotFound
 from crmcore import web
 from crmcore.web import lazy
 
@@ -100,15 +99,6 @@ def with_clocks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return 2, -row["id"]
 
     return sorted(rows, key=urgency)
-
-
-def attempt(uow: "UnitOfWork", action: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, dict[str, str]]:
-    """``web.attempt``, and a state clash (a ticket resolved meanwhile) or a
-    record that is gone shown on the form too, not as an error page."""
-    try:
-        return web.attempt(uow, action, *args, **kwargs)
-    except (Conflict, NotFound) as error:
-        return None, {"": str(error)}
 
 
 def as_int(value: str) -> int | None:

@@ -15,7 +15,7 @@ from crmcore import NotFound, web
 from crmcore.web.pages.labels import activity_type_label, choice_labels
 
 from crm_callcenter.setup import AGENT_STATES
-from crm_callcenter.web.common import attempt, context, service, with_clocks
+from crm_callcenter.web.common import context, service, with_clocks
 
 
 def _my_agent(uow: Any) -> dict[str, Any] | None:
@@ -30,7 +30,7 @@ def _console(request: Request, uow: Any, number: str, *, errors: dict[str, str] 
              status: int = 200) -> Response[str]:
     svc = service(uow)
     locale = web.request_locale(request)
-    pop, pop_errors = (attempt(uow, svc.screen_pop, number) if number else (None, {}))
+    pop, pop_errors = (web.attempt(uow, svc.screen_pop, number, not_found="form") if number else (None, {}))
     mine = with_clocks(svc.list_tickets(assignee=uow.actor.username, open_only=True, limit=20))
     return web.page(request, uow, "callcenter/web/console.html", status=status, number=number, pop=pop,
                     errors={**pop_errors, **(errors or {})}, form=form or {}, agent=_my_agent(uow), agent_states=AGENT_STATES,
@@ -54,9 +54,10 @@ def console_new_customer(request: Request, data: web.Form) -> Response[str]:
         _ = web.translator(request)
         uow.require("callcenter.view")
         uow.require("customers.edit")
-        pop, errors = attempt(uow, service(uow).screen_pop, number, panels=False)
+        pop, errors = web.attempt(uow, service(uow).screen_pop, number, panels=False, not_found="form")
         if not errors:
-            created, errors = attempt(uow, uow.customers.create, name=web.form_value(data, "name"), phones=[pop["number"]])
+            created, errors = web.attempt(uow, uow.customers.create, name=web.form_value(data, "name"), phones=[pop["number"]],
+                                          not_found="form")
         if errors:
             return _console(request, uow, number, errors=errors, form=dict(data), status=422)
     return web.redirect(request, f"/callcenter/console?number={quote(pop['number'])}",
@@ -70,7 +71,8 @@ def console_state(request: Request, data: web.Form) -> Response[str]:
     number = web.form_value(data, "number")[:60]
     with web.web_uow(request, data) as uow:
         _ = web.translator(request)
-        _state, errors = attempt(uow, service(uow).set_agent_state, uow.actor.username, web.form_value(data, "state"))
+        _state, errors = web.attempt(uow, service(uow).set_agent_state, uow.actor.username, web.form_value(data, "state"),
+                                     not_found="form")
         if errors:
             return _console(request, uow, number, errors=errors, form=dict(data), status=422)
     target = "/callcenter/console" + (f"?number={quote(number)}" if number else "")

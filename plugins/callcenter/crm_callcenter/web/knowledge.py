@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery
 
 from crmcore import web
 
-from crm_callcenter.web.common import attempt, context, service
+from crm_callcenter.web.common import context, service
 
 FIELDS = ("title", "body", "category", "tags")
 
@@ -57,7 +57,7 @@ def kb_new(request: Request) -> Response[str]:
 def kb_create(request: Request, data: web.Form) -> Response[str]:
     with web.web_uow(request, data) as uow:
         _ = web.translator(request)
-        created, errors = attempt(uow, service(uow).add_article, **_fields(data))
+        created, errors = web.attempt(uow, service(uow).add_article, not_found="form", **_fields(data))
         if errors:
             return _form_page(request, uow, None, dict(data), errors, status=422)
     return web.redirect(request, f"/callcenter/kb/{created['id']}", _("Solution saved."))
@@ -79,7 +79,7 @@ def kb_update(request: Request, article_id: FromPath[int], data: web.Form) -> Re
         _ = web.translator(request)
         svc = service(uow)
         article = svc.article(article_id)
-        _updated, errors = attempt(uow, svc.update_article, article_id, **_fields(data))
+        _updated, errors = web.attempt(uow, svc.update_article, article_id, not_found="form", **_fields(data))
         if errors:
             return _form_page(request, uow, article, dict(data), errors, status=422)
     return web.redirect(request, f"/callcenter/kb/{article_id}", _("Solution saved."))

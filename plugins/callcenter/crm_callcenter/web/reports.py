@@ -14,7 +14,7 @@ from crmcore import web
 from crmcore.charts import bar_chart, funnel_chart
 
 from crm_callcenter.reports import period
-from crm_callcenter.web.common import attempt, context, service
+from crm_callcenter.web.common import context, service
 
 SURVEY_VIEWS = ("pending", "answered", "all")
 REPORT_DAYS = 30
@@ -64,7 +64,8 @@ def survey_answer(request: Request, ticket_id: FromPath[int], data: web.Form) ->
         _ = web.translator(request)
         uow.require("callcenter.view")
         score = web.form_value(data, "score")
-        _answer, errors = attempt(uow, service(uow).answer_survey, ticket_id, score or 0, web.form_value(data, "comment") or None)
+        _answer, errors = web.attempt(uow, service(uow).answer_survey, ticket_id, score or 0, web.form_value(data, "comment") or None,
+                                      not_found="form")
         if errors:
             if back != "/callcenter/surveys":
                 return web.redirect(request, back, "; ".join(errors.values()))
@@ -117,9 +118,9 @@ def reports(request: Request, to: FromQuery[str] = "", queue: FromQuery[str] = "
         first, last = _last_days(uow)
         form = {"from": request.query_params.get("from", "") or first.isoformat(), "to": to or last.isoformat(), "queue": queue}
         report, errors = None, {}
-        window, errors = attempt(uow, period, form["from"], form["to"], uow.crm.config.timezone)
+        window, errors = web.attempt(uow, period, form["from"], form["to"], uow.crm.config.timezone, not_found="form")
         if not errors:
-            report, errors = attempt(uow, svc.report, window[0], window[1], queue=queue or None)
+            report, errors = web.attempt(uow, svc.report, window[0], window[1], queue=queue or None, not_found="form")
         return web.page(request, uow, "callcenter/web/reports.html", status=422 if errors else 200, form=form, errors=errors,
                         report=report, charts=_charts(report, _) if report else [], queues=[q["name"] for q in svc.queues()],
                         **context(request, uow))

@@ -15,7 +15,7 @@ from crmcore.web import lazy
 
 from crm_callcenter.setup import CHANNELS
 from crm_callcenter.tickets import TRANSITIONS
-from crm_callcenter.web.common import as_int, attempt, context, service, type_options, with_clocks
+from crm_callcenter.web.common import as_int, context, service, type_options, with_clocks
 
 #: The queue's tabs: what each shows, as ``list_tickets`` arguments.
 VIEWS = ("open", "mine", "unassigned", "overdue", "closed")
@@ -55,7 +55,7 @@ def take_ticket(request: Request, ticket_id: FromPath[int], data: web.Form) -> R
     """An agent takes a ticket from the queue: assigned to them."""
     with web.web_uow(request, data) as uow:
         _ = web.translator(request)
-        _view, errors = attempt(uow, service(uow).assign, ticket_id, uow.actor.username)
+        _view, errors = web.attempt(uow, service(uow).assign, ticket_id, uow.actor.username, not_found="form")
     if errors:
         return web.redirect(request, "/callcenter/tickets", errors.get("", "; ".join(errors.values())))
     return web.redirect(request, f"/callcenter/tickets/{ticket_id}", _("Ticket #%(id)s is yours now.", id=ticket_id))
@@ -92,7 +92,7 @@ def _ticket_action(request: Request, ticket_id: int, data: dict[str, Any], form_
     with web.web_uow(request, data) as uow:
         _ = web.translator(request)  # the session's language: known once the session is resumed
         uow.require("callcenter.view")
-        _result, errors = attempt(uow, action, service(uow))
+        _result, errors = web.attempt(uow, action, service(uow), not_found="form")
         if errors:
             return _ticket_page(request, uow, ticket_id, status=422, errors=errors, form=dict(data), form_name=form_name)
     return web.redirect(request, f"/callcenter/tickets/{ticket_id}", _(flash))
@@ -175,7 +175,7 @@ def ticket_create(request: Request, data: web.Form) -> Response[str]:
             fields["subject"] = fields["subject"] or ""
             fields["type"] = fields["type"] or ""
             fields["priority"] = fields["priority"] or "normal"
-            created, errors = attempt(uow, service(uow).open_ticket, customer_id, **fields)
+            created, errors = web.attempt(uow, service(uow).open_ticket, customer_id, not_found="form", **fields)
         if errors:
             return _new_page(request, uow, dict(data), errors, status=422)
     return web.redirect(request, f"/callcenter/tickets/{created['id']}", _("Ticket #%(id)s opened.", id=created["id"]))
