@@ -5,17 +5,14 @@ the API's, CSRF, per-department enablement, and the catalogue is complete."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-httpx = pytest.importorskip("httpx")
+pytest.importorskip("httpx")
 pytest.importorskip("litestar")
 
 import crm_campaigns  # noqa: E402
-from crmcore.testing import DEFAULT_TEST_PASSWORD  # noqa: E402
 from crmcore.web.i18n import untranslated  # noqa: E402
 
 PACKAGE = Path(crm_campaigns.__file__).parent
@@ -26,14 +23,6 @@ SHANGHAI = {"criteria": [{"field": "city", "op": "eq", "value": "上海"}]}
 
 def token(html: str) -> str:
     return re.search(r'name="_csrf" value="([^"]+)"', html).group(1)
-
-
-@contextmanager
-def logged_in(web, username: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=web.url, follow_redirects=False, timeout=30) as client:
-        client.post("/login", data={"username": username, "password": DEFAULT_TEST_PASSWORD,
-                                    "_csrf": token(client.get("/login").text), "next": "/"})
-        yield client
 
 
 @pytest.fixture
@@ -64,7 +53,7 @@ def test_every_message_of_the_campaigns_pages_has_a_chinese_translation():
 def test_every_page_renders_for_a_marketer(web, shop):
     made, campaign_id, segment_id = shop
     web.user("erin", permissions=MARKETER)
-    with logged_in(web, "erin") as client:
+    with web.client("erin") as client:
         for path in ("/campaigns", "/campaigns/segments", "/campaigns/segments/new", f"/campaigns/segments/{segment_id}",
                      "/campaigns/new", f"/campaigns/{campaign_id}", f"/campaigns/{campaign_id}/edit",
                      f"/campaigns/{campaign_id}/message", f"/campaigns/{campaign_id}/results", f"/customers/{made[0].id}"):
@@ -78,7 +67,7 @@ def test_every_page_renders_for_a_marketer(web, shop):
 
 def test_the_live_count_answers_with_its_block_only_and_names_the_wrong_criterion(web, shop):
     web.user("erin", permissions=MARKETER)
-    with logged_in(web, "erin") as client:
+    with web.client("erin") as client:
         fragment = client.get("/campaigns/segments/new", params={"field-1": "city", "op-1": "eq", "value-1": "上海"},
                               headers={"X-CRM-Fragment": "count"})
         assert fragment.status_code == 200
@@ -92,11 +81,11 @@ def test_saving_a_segment_needs_the_form_token_and_the_manage_permission(web, sh
     web.user("erin", permissions=MARKETER)
     web.user("sam", permissions=("campaigns.view", "customers.view_all"))
     fields = {"name": "北京客户", "field-1": "city", "op-1": "eq", "value-1": "北京"}
-    with logged_in(web, "erin") as client:
+    with web.client("erin") as client:
         assert client.post("/campaigns/segments/new", data=fields).status_code == 403
         saved = client.post("/campaigns/segments/new", data={**fields, "_csrf": token(client.get("/campaigns").text)})
         assert saved.status_code == 303
-    with logged_in(web, "sam") as client:
+    with web.client("sam") as client:
         page = client.get("/campaigns/segments/new").text
         assert 'method="post" action="/campaigns/segments/new"' not in page
         refused = client.post("/campaigns/segments/new", data={**fields, "name": "又一个", "_csrf": token(page)})
@@ -110,7 +99,7 @@ def test_a_salesperson_counts_only_her_department_and_cannot_preview_another_dep
         beijing = uow.departments.add("北京分公司")
         other = uow.customers.create(name="北京客户甲", city="上海", department_id=beijing.id)
     web.user("bob", permissions=("campaigns.view", "customers.view"), department="上海分公司")
-    with logged_in(web, "bob") as client:
+    with web.client("bob") as client:
         count = client.get("/campaigns/segments/new", params={"field-1": "city", "value-1": "上海"},
                            headers={"X-CRM-Fragment": "count"})
         assert 'data-count="0"' in count.text
@@ -124,12 +113,12 @@ def test_a_department_without_the_plugin_gets_404_and_no_navigation(web, shop, c
         department = uow.departments.add("北京分公司")
         uow.plugin_settings.set("campaigns", False, department.id)
     web.user("bob", permissions=MARKETER, department="北京分公司")
-    with logged_in(web, "bob") as client:
+    with web.client("bob") as client:
         assert 'href="/campaigns"' not in client.get("/customers").text
         for path in ("/campaigns", f"/campaigns/{campaign_id}", "/campaigns/segments/new"):
             assert client.get(path).status_code == 404
     web.user("erin", permissions=MARKETER)
-    with logged_in(web, "erin") as client:
+    with web.client("erin") as client:
         assert 'href="/campaigns"' in client.get("/customers").text
 
 
@@ -143,15 +132,15 @@ def test_the_dashboard_shows_drafts_to_approvers_and_running_campaigns_roi_to_vi
     web.user("erin", permissions=MARKETER)
     web.user("vic", permissions=("campaigns.view", "customers.view_all"))
     web.user("clerk", permissions=("customers.view_all",))
-    with logged_in(web, "erin") as client:
+    with web.client("erin") as client:
         dashboard = client.get("/").text
     assert "今日营销活动" in dashboard and "待您审批：1 个" in dashboard
     assert f'href="/campaigns/{draft_id}">秋季促销</a>' in dashboard
     assert re.findall(r'href="/campaigns/(\d+)/results">', dashboard) == [str(running_id)]
     assert expected["roi"] is not None and f"投资回报率 {roi}" in dashboard
-    with logged_in(web, "vic") as client:
+    with web.client("vic") as client:
         dashboard = client.get("/").text
     assert "今日营销活动" in dashboard and "待您审批" not in dashboard and "秋季促销" not in dashboard
     assert f'href="/campaigns/{running_id}/results">春季促销</a>' in dashboard
-    with logged_in(web, "clerk") as client:
+    with web.client("clerk") as client:
         assert "今日营销活动" not in client.get("/").text

@@ -17,7 +17,7 @@ from crmcore.charts import bar_chart, funnel_chart
 from crmcore.web.i18n import lazy
 
 from crm_campaigns.domain import CHANNELS, STATUSES, Campaign
-from crm_campaigns.web.common import attempt, service, whole
+from crm_campaigns.web.common import service, whole
 from crm_campaigns.web.labels import L
 
 #: The form's fields and the ``CampaignsService.edit`` keyword each one changes.
@@ -147,7 +147,7 @@ def campaign_create(request: Request, data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         form = _submitted(data)
-        created, errors = attempt(uow, _create, service(uow), form)
+        created, errors = web.attempt(uow, _create, service(uow), form, not_found="form")
         if errors:
             return _form_page(request, uow, campaign=None, form=form, errors=errors, status=422)
     return web.redirect(request, f"/campaigns/{created.id}/message",
@@ -167,7 +167,7 @@ def campaign_update(request: Request, campaign_id: FromPath[int], data: web.Form
     _ = web.translator(request)
     with _campaign(request, campaign_id, data) as (uow, campaigns, campaign):
         form = _submitted(data)
-        _saved, errors = attempt(uow, _update, campaigns, campaign, _form_of(uow, campaign), form)
+        _saved, errors = web.attempt(uow, _update, campaigns, campaign, _form_of(uow, campaign), form, not_found="form")
         if errors:
             return _form_page(request, uow, campaign=campaign, form=form, errors=errors, status=422)
     return web.redirect(request, f"/campaigns/{campaign_id}", _("Changes saved."))
@@ -245,11 +245,11 @@ def message_save(request: Request, campaign_id: FromPath[int], data: web.Form) -
         form = {key: web.form_value(data, key) for key in MESSAGE_FIELDS}
         if web.form_value(data, "intent") == "preview":
             customer = form["customer"] or str(next(iter(_sample(uow, campaign)), {}).get("id", ""))
-            shown, errors = attempt(uow, lambda: _try_message(uow, campaigns, campaign.name, form,
-                                                              whole(customer, "customer")))
+            shown, errors = web.attempt(uow, lambda: _try_message(uow, campaigns, campaign.name, form,
+                                                                  whole(customer, "customer")), not_found="form")
             return _message_page(request, uow, campaign, form, errors=errors, shown=shown,
                                  status=422 if errors else 200)
-        saved, errors = attempt(uow, _save_message, campaigns, campaign.name, form)
+        saved, errors = web.attempt(uow, _save_message, campaigns, campaign.name, form, not_found="form")
         if errors:
             return _message_page(request, uow, campaign, form, errors=errors, status=422)
     return web.redirect(request, f"/campaigns/{campaign_id}#preview",
@@ -270,8 +270,9 @@ def _detail_page(request: Request, uow: Any, campaign: Campaign, *, action_error
     variant = web.form_value(query, "variant")
     shown, preview_errors = None, {}
     if templates and customer:
-        shown, preview_errors = attempt(uow, lambda: campaigns.preview_message(
-            campaign.name, whole(customer, "customer"), step=whole(step, "step") or 1, variant=variant or None))
+        shown, preview_errors = web.attempt(uow, lambda: campaigns.preview_message(
+            campaign.name, whole(customer, "customer"), step=whole(step, "step") or 1, variant=variant or None),
+            not_found="form")
     segment = campaigns.find_segment(campaign.segment_id) if campaign.segment_id else None
     owner = uow.users.find(campaign.owner_id) if campaign.owner_id else None
     return web.page(request, uow, "campaigns/web/campaign.html", status=status, campaign=campaign, segment=segment,
@@ -309,7 +310,7 @@ def campaign_action(request: Request, campaign_id: FromPath[int], data: web.Form
         if chosen is None:
             return _detail_page(request, uow, campaign, action_errors={"": _("Unknown action.")}, status=422)
         method, flash = chosen
-        done, errors = attempt(uow, getattr(campaigns, method), campaign.name)
+        done, errors = web.attempt(uow, getattr(campaigns, method), campaign.name, not_found="form")
         if errors:
             return _detail_page(request, uow, campaign, action_errors=errors, status=422)
     return web.redirect(request, f"/campaigns/{campaign_id}", flash(done if isinstance(done, dict) else {}))
@@ -359,8 +360,8 @@ def cost_add(request: Request, campaign_id: FromPath[int], data: web.Form) -> Re
     _ = web.translator(request)
     with _campaign(request, campaign_id, data) as (uow, campaigns, campaign):
         form = {key: web.form_value(data, key) for key in ("amount", "description", "channel", "date")}
-        _added, errors = attempt(uow, campaigns.add_cost, campaign.name, form["amount"], form["description"],
-                                 channel=form["channel"] or None, on=form["date"] or None)
+        _added, errors = web.attempt(uow, campaigns.add_cost, campaign.name, form["amount"], form["description"],
+                                     channel=form["channel"] or None, on=form["date"] or None, not_found="form")
         if errors:
             return _results_page(request, uow, campaign, cost_form=form, cost_errors=errors, status=422)
     return web.redirect(request, f"/campaigns/{campaign_id}/results#costs", _("Cost added."))
@@ -370,8 +371,9 @@ def cost_add(request: Request, campaign_id: FromPath[int], data: web.Form) -> Re
 def winner_pick(request: Request, campaign_id: FromPath[int], data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with _campaign(request, campaign_id, data) as (uow, campaigns, campaign):
-        done, errors = attempt(uow, lambda: campaigns.pick_winner(campaign.name, whole(web.form_value(data, "step"), "step") or 1,
-                                                                  web.form_value(data, "variant") or None))
+        done, errors = web.attempt(uow, lambda: campaigns.pick_winner(campaign.name, whole(web.form_value(data, "step"), "step") or 1,
+                                                                      web.form_value(data, "variant") or None),
+                                   not_found="form")
         if errors:
             return _results_page(request, uow, campaign, winner_errors=errors, status=422)
     return web.redirect(request, f"/campaigns/{campaign_id}/results#ab",

@@ -1,24 +1,14 @@
-"""What the plugin's page modules share: running a service call for a form,
-and reading whole numbers from forms."""
+"""What the plugin's page modules share: the service, and reading whole
+numbers from forms."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from crmcore import Conflict, NotFound, ValidationError, web
+from crmcore import ValidationError
 
 if TYPE_CHECKING:
     from crmcore import UnitOfWork
-
-
-def attempt(uow: "UnitOfWork", action: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, dict[str, str]]:
-    """``web.attempt``, and a Conflict (a name taken, a campaign in the wrong
-    state) or a NotFound (a customer out of scope) shown on the form too,
-    instead of an error page that loses what the user typed."""
-    try:
-        return web.attempt(uow, action, *args, **kwargs)
-    except (Conflict, NotFound) as error:
-        return None, {"": str(error)}
 
 
 def whole(value: str, field: str) -> int | None:

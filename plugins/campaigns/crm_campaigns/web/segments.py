@@ -17,7 +17,7 @@ from crmcore import ValidationError, web
 from crmcore.web.pages.labels import activity_type_label, choice_labels
 
 from crm_campaigns.criteria import GROUP_KEYS, parse_document
-from crm_campaigns.web.common import attempt, service
+from crm_campaigns.web.common import service
 from crm_campaigns.web.labels import L, field_options
 
 ROW_KEYS = ("field", "op", "value", "window")
@@ -128,7 +128,7 @@ def _builder(request: Request, uow: Any, values: dict[str, str], *, segment: Any
     document, numbers, found = _document(values, rows)
     result = None
     if document is not None and not found:
-        result, found = attempt(uow, campaigns.preview, document, limit=SAMPLE)
+        result, found = web.attempt(uow, campaigns.preview, document, limit=SAMPLE, not_found="form")
     found = {**found, **(errors or {})}
     row_errors, errors_left = _row_errors(found, numbers)
     type_label = activity_type_label(uow, locale)
@@ -168,8 +168,8 @@ def segment_create(request: Request, data: web.Form) -> Response[str]:
         if document is None and not errors:
             errors = {"document": _("Add at least one criterion.")}
         if not errors:
-            created, errors = attempt(uow, service(uow).add_segment, values.get("name", ""), document,
-                                      values.get("description") or None)
+            created, errors = web.attempt(uow, service(uow).add_segment, values.get("name", ""), document,
+                                          values.get("description") or None, not_found="form")
         if errors:
             return _builder(request, uow, values, errors=errors, status=422)
     return web.redirect(request, f"/campaigns/segments/{created.id}", _("Segment %(name)s saved.", name=created.name))
@@ -195,8 +195,8 @@ def segment_update(request: Request, segment_id: FromPath[int], data: web.Form) 
         if document is None and not errors:
             errors = {"document": _("Add at least one criterion.")}
         if not errors:
-            _saved, errors = attempt(uow, campaigns.edit_segment, segment.name, document, values.get("description", ""),
-                                     values.get("name") or None)
+            _saved, errors = web.attempt(uow, campaigns.edit_segment, segment.name, document, values.get("description", ""),
+                                         values.get("name") or None, not_found="form")
         if errors:
             return _builder(request, uow, values, segment=segment, errors=errors, status=422)
     return web.redirect(request, f"/campaigns/segments/{segment_id}", _("Segment saved."))
