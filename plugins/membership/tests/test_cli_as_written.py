@@ -15,32 +15,6 @@ class TestConformance(PluginConformance):
     template_context = {"member": {"card_number": "M1", "tier": "银卡", "reward_points": 10}, "occasion": "春节",
                         "event": {"name": "答谢会", "held_on": "2026-03-01"}}
 
-    def test_templates_render(self, crm):
-        """The care messages as the kit renders them; the web pages need the
-        web interface's environment (its filters and context, which
-        ``crm.templates`` lacks): each compiles there, and the customer
-        panel renders (test_web.py renders every page through the server)."""
-        import jinja2
-        import pytest
-
-        pytest.importorskip("litestar")
-        from crmcore import Panel
-        from crmcore.web.i18n import Formats
-        from crmcore.web.site import Site
-
-        lenient = crm.templates.overlay(undefined=jinja2.ChainableUndefined)
-        for name in crm.templates.list_templates(filter_func=lambda n: n.startswith("membership/care/")):
-            assert lenient.get_template(name).render(**self.template_context).strip(), name
-        environment = Site.build(crm).environment
-        pages = environment.list_templates(filter_func=lambda n: n.startswith("membership/web/"))
-        assert "membership/web/panel.html" in pages and all(environment.get_template(name) for name in pages)
-        data = {"card_number": "M1", "card_status": "lost", "tier": "银卡", "status": "active", "reward_points": 1200, "upgrade_points": 0,
-                "pending_points": 30, "joined_on": datetime(2026, 3, 1).date(), "entries": []}
-        html = environment.get_template("membership/web/panel.html").render(
-            panel=Panel("membership", "会员", data, template="membership/web/panel.html"), customer=None,
-            _=lambda message, **values: message % values if values else message, fmt=Formats("zh_CN", crm.config.timezone))
-        assert 'href="/membership/cards/M1"' in html and "1,200" in html
-
     def test_hookimpls_match_specs(self, crm):
         # membership implements campaigns' optional hook; emulate campaigns
         # being installed (its hookspec declared) as the contract allows.

@@ -6,14 +6,10 @@ zh_CN catalogue."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
-import httpx
 import pytest
 
-from crmcore.testing import DEFAULT_TEST_PASSWORD
 from crmcore.web.i18n import untranslated
 
 PACKAGE = Path(__file__).resolve().parent.parent / "crm_membership"
@@ -23,15 +19,6 @@ CLERK = ("membership.view", "membership.apply", "membership.approve", "membershi
 
 def form_token(html: str) -> str:
     return re.search(r'name="_csrf" value="([^"]+)"', html).group(1)
-
-
-@contextmanager
-def logged_in(web, username: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=web.url, follow_redirects=False, timeout=30) as client:
-        token = form_token(client.get("/login").text)
-        response = client.post("/login", data={"username": username, "password": DEFAULT_TEST_PASSWORD, "_csrf": token})
-        assert response.status_code == 303
-        yield client
 
 
 @pytest.fixture
@@ -48,7 +35,7 @@ def stocked(club):
 def test_every_page_renders_for_a_clerk(web, stocked):
     web.user("clerk", permissions=CLERK)
     card = stocked["member"]["card_number"]
-    with logged_in(web, "clerk") as client:
+    with web.client("clerk") as client:
         home = client.get("/")
         for label in ("会员申请", "会员", "积分兑换", "会员活动", "联盟商家", "会员级别", "会员关怀", "会员报表"):
             assert label in home.text
@@ -65,10 +52,20 @@ def test_every_page_renders_for_a_clerk(web, stocked):
         assert f'href="/membership/cards/{card}"' in panel and "800" in panel
 
 
+def test_the_customer_panel_shows_the_card_its_state_and_the_balances(web, club):
+    member = club.member(name="王芳", phones=["13900139000"])
+    card = member["card_number"]
+    club.service(lambda s: s.points.add(card, 1200, reason="开业礼"))
+    club.service(lambda s: s.cards.report_lost(card))
+    with web.client(web.admin()) as http:
+        panel = http.get(f"/customers/{member['customer_id']}").text
+    assert f'href="/membership/cards/{card}/ledger"' in panel and "1,200" in panel and "已挂失" in panel
+
+
 def test_forms_refuse_without_their_token_and_show_service_errors_on_the_form(web, stocked, club):
     web.user("clerk", permissions=CLERK)
     card = stocked["member"]["card_number"]
-    with logged_in(web, "clerk") as client:
+    with web.client("clerk") as client:
         forged = client.post(f"/membership/cards/{card}/redeem", data={"reward": "电影票", "_csrf": "forged"})
         assert forged.status_code == 403
         token = form_token(client.get(f"/membership/cards/{card}").text)
@@ -88,13 +85,13 @@ def test_permissions_and_department_scope_are_those_of_the_api(web, crm, club):
     member = club.service(lambda s: s.members.join(shanghai.id))
     web.user("viewer", permissions=("membership.view", "customers.view"), department="北京分公司")
     web.user("nobody", permissions=("customers.view_all",))
-    with logged_in(web, "viewer") as client:
+    with web.client("viewer") as client:
         assert client.get(f"/membership/cards/{member['card_number']}").status_code == 404
         assert member["card_number"] not in client.get("/membership/members").text
         token = form_token(client.get("/membership/rewards").text)
         refused = client.post("/membership/tiers", data={"name": "钻石卡", "level": "30", "_csrf": token})
         assert refused.status_code == 403 and "membership.manage" in refused.text
-    with logged_in(web, "nobody") as client:
+    with web.client("nobody") as client:
         assert client.get("/membership/members").status_code == 403
         assert "/membership/members" not in client.get("/").text
 
@@ -104,7 +101,7 @@ def test_a_department_with_the_plugin_disabled_gets_404_and_no_navigation(web, c
         department = uow.departments.add("北京分公司")
         uow.plugin_settings.set("membership", False, department.id)
     web.user("bob", permissions=CLERK, department="北京分公司")
-    with logged_in(web, "bob") as client:
+    with web.client("bob") as client:
         for path in ("/membership/members", "/membership/applications", "/membership/reports"):
             assert client.get(path).status_code == 404
         assert "/membership/" not in client.get("/").text
@@ -129,7 +126,7 @@ def test_the_dashboard_shows_applications_to_review_to_approvers_and_the_weeks_e
     web.user("approver", permissions=CLERK)
     web.user("viewer", permissions=("membership.view", "customers.view_all"))
     web.user("nobody", permissions=("customers.view_all",))
-    with logged_in(web, "approver") as client:
+    with web.client("approver") as client:
         dashboard = client.get("/").text
     assert "会员俱乐部：待审核与近期活动" in dashboard
     assert f'<a href="/membership/applications">待审核的入会申请：{len(pending)}</a>' in dashboard
@@ -138,9 +135,9 @@ def test_the_dashboard_shows_applications_to_review_to_approvers_and_the_weeks_e
         assert app["name"] in dashboard
     assert [int(i) for i in re.findall(r'href="/membership/events/(\d+)"', dashboard)] == [on[0]["id"], on[3]["id"]]
     assert "今天" in dashboard
-    with logged_in(web, "viewer") as client:
+    with web.client("viewer") as client:
         dashboard = client.get("/").text
     assert "会员俱乐部：待审核与近期活动" in dashboard and "/membership/applications#app-" not in dashboard
     assert [int(i) for i in re.findall(r'href="/membership/events/(\d+)"', dashboard)] == [on[0]["id"], on[3]["id"]]
-    with logged_in(web, "nobody") as client:
+    with web.client("nobody") as client:
         assert "会员俱乐部：待审核与近期活动" not in client.get("/").text

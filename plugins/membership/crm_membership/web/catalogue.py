@@ -11,7 +11,7 @@ from litestar.params import FromPath
 from crmcore import web
 
 from crm_membership.services.redemption import REWARD_KINDS
-from crm_membership.web.common import attempt, card_url, checked, optional_int, svc
+from crm_membership.web.common import card_url, checked, optional_int, svc
 
 
 def _tiers_page(request: Request, uow: Any, *, form: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
@@ -39,9 +39,9 @@ def tier_add(request: Request, data: web.Form) -> Response[str]:
             errors["level"] = "required"
         added = None
         if not errors:
-            added, errors = attempt(uow, svc(uow).tiers.add, web.form_value(data, "name"), level=level,
-                                    multiplier=web.form_value(data, "multiplier") or "1", upgrade_points=upgrade_points,
-                                    manual_only=checked(data, "manual_only"))
+            added, errors = web.attempt(uow, svc(uow).tiers.add, web.form_value(data, "name"), level=level,
+                                        multiplier=web.form_value(data, "multiplier") or "1", upgrade_points=upgrade_points,
+                                        manual_only=checked(data, "manual_only"), not_found="field")
         if errors:
             return _tiers_page(request, uow, form=dict(data), errors=errors, code=422)
     return web.redirect(request, "/membership/tiers", _("Tier %(name)s added.", name=added["name"]))
@@ -81,7 +81,8 @@ def redeem_at_counter(request: Request, data: web.Form) -> Response[str]:
         quantity = optional_int(data, "quantity", errors, minimum=1) or 1
         done = None
         if not errors:
-            done, errors = attempt(uow, svc(uow).redemption.redeem, web.form_value(data, "card"), web.form_value(data, "reward"), quantity)
+            done, errors = web.attempt(uow, svc(uow).redemption.redeem, web.form_value(data, "card"), web.form_value(data, "reward"), quantity,
+                                       not_found="field")
         if errors:
             return _rewards_page(request, uow, failed="redeem", form=dict(data), errors=errors, code=422)
     return web.redirect(request, card_url(done["card_number"]),
@@ -98,8 +99,8 @@ def reward_add(request: Request, data: web.Form) -> Response[str]:
         added = None
         if not errors:
             fields = {name: web.form_value(data, name) or None for name in ("cash_value", "campaign", "valid_from", "valid_to", "min_tier")}
-            added, errors = attempt(uow, svc(uow).redemption.add_reward, web.form_value(data, "name"), points=web.form_value(data, "points"),
-                                    stock=stock, kind=web.form_value(data, "kind") or "physical", **fields)
+            added, errors = web.attempt(uow, svc(uow).redemption.add_reward, web.form_value(data, "name"), points=web.form_value(data, "points"),
+                                        stock=stock, kind=web.form_value(data, "kind") or "physical", not_found="field", **fields)
         if errors:
             return _rewards_page(request, uow, failed="add", form=dict(data), errors=errors, code=422)
     return web.redirect(request, "/membership/rewards", _("Reward %(name)s added.", name=added["name"]))
@@ -115,7 +116,7 @@ def restock(request: Request, reward_id: FromPath[int], data: web.Form) -> Respo
         if add is None and not errors:
             errors["add"] = "required"
         if not errors:
-            _done, errors = attempt(uow, svc(uow).redemption.restock, str(reward["id"]), add)
+            _done, errors = web.attempt(uow, svc(uow).redemption.restock, str(reward["id"]), add, not_found="field")
         if errors:
             return _rewards_page(request, uow, failed=f"restock-{reward_id}", errors=errors, code=422)
     return web.redirect(request, "/membership/rewards", _("Stock of %(name)s changed.", name=reward["name"]))

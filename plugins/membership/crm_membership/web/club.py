@@ -14,7 +14,7 @@ from crmcore.charts import bar_chart
 from crm_membership.services.care import CHANNELS, LANGUAGES, TEMPLATES
 from crm_membership.services.events import MERCHANT_STATUSES
 from crm_membership.web.charts import monthly_chart
-from crm_membership.web.common import attempt, cards_of, checked, optional_int, svc
+from crm_membership.web.common import cards_of, checked, optional_int, svc
 
 # -- events -------------------------------------------------------------------------------------
 
@@ -40,9 +40,9 @@ def event_add(request: Request, data: web.Form) -> Response[str]:
         numbers = {name: optional_int(data, name, errors, minimum=0) for name in ("reward_points", "upgrade_points", "capacity")}
         added = None
         if not errors:
-            added, errors = attempt(uow, svc(uow).events.add, web.form_value(data, "name"), held_on=web.form_value(data, "held_on"),
-                                    location=web.form_value(data, "location") or None, reward_points=numbers["reward_points"],
-                                    upgrade_points=numbers["upgrade_points"] or 0, capacity=numbers["capacity"])
+            added, errors = web.attempt(uow, svc(uow).events.add, web.form_value(data, "name"), held_on=web.form_value(data, "held_on"),
+                                        location=web.form_value(data, "location") or None, reward_points=numbers["reward_points"],
+                                        upgrade_points=numbers["upgrade_points"] or 0, capacity=numbers["capacity"], not_found="field")
         if errors:
             return _events_page(request, uow, form=dict(data), errors=errors, code=422)
     return web.redirect(request, f"/membership/events/{added['id']}", _("Event %(name)s added.", name=added["name"]))
@@ -78,23 +78,25 @@ def event_action(request: Request, event_id: FromPath[int], data: web.Form) -> R
         if action == "invite":
             min_points = optional_int(data, "min_points", errors, minimum=0)
             if not errors:
-                done, errors = attempt(uow, service.events.invite, event_id, tier=web.form_value(data, "tier") or None, min_points=min_points,
-                                       cards=cards_of(data), joined_before=web.form_value(data, "joined_before") or None)
+                done, errors = web.attempt(uow, service.events.invite, event_id, tier=web.form_value(data, "tier") or None, min_points=min_points,
+                                           cards=cards_of(data), joined_before=web.form_value(data, "joined_before") or None,
+                                           not_found="field")
             message = _("%(n)s members invited.", n=(done or {}).get("invited", 0))
         elif action == "register":
-            done, errors = attempt(uow, service.events.register, event_id, web.form_value(data, "card"))
+            done, errors = web.attempt(uow, service.events.register, event_id, web.form_value(data, "card"), not_found="field")
             message = _("Registered.")
         elif action == "attend":
             numbers = cards_of(data)
             if not numbers:
                 errors = {"cards": "type the attendees' card numbers"}
             else:
-                done, errors = attempt(uow, service.events.attend, event_id, numbers, award=checked(data, "award"))
+                done, errors = web.attempt(uow, service.events.attend, event_id, numbers, award=checked(data, "award"),
+                                           not_found="field")
             message = _("Attendance recorded: %(n)s members, %(points)s points posted.", n=(done or {}).get("attended", 0),
                         points=(done or {}).get("points_posted", 0))
         elif action == "merchant":
-            done, errors = attempt(uow, service.events.link_merchant, event_id, web.form_value(data, "merchant"),
-                                   web.form_value(data, "role") or None)
+            done, errors = web.attempt(uow, service.events.link_merchant, event_id, web.form_value(data, "merchant"),
+                                       web.form_value(data, "role") or None, not_found="field")
             message = _("Merchant joined the event.")
         else:
             errors, message = {"": "unknown action"}, ""
@@ -124,8 +126,8 @@ def merchants(request: Request, status: FromQuery[str] = "") -> Response[str]:
 def merchant_add(request: Request, data: web.Form) -> Response[str]:
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
-        added, errors = attempt(uow, svc(uow).merchants.add, web.form_value(data, "name"), category=web.form_value(data, "category") or None,
-                                address=web.form_value(data, "address") or None)
+        added, errors = web.attempt(uow, svc(uow).merchants.add, web.form_value(data, "name"), category=web.form_value(data, "category") or None,
+                                    address=web.form_value(data, "address") or None, not_found="field")
         if errors:
             return _merchants_page(request, uow, form=dict(data), errors=errors, code=422)
     return web.redirect(request, f"/membership/merchants/{added['id']}", _("Merchant %(name)s added.", name=added["name"]))
@@ -158,17 +160,19 @@ def merchant_action(request: Request, merchant_id: FromPath[int], data: web.Form
         merchants_service.get(merchant_id)
         errors: dict[str, str] = {}
         if action == "status":
-            _done, errors = attempt(uow, merchants_service.set_status, merchant_id, web.form_value(data, "status"), value("reason"))
+            _done, errors = web.attempt(uow, merchants_service.set_status, merchant_id, web.form_value(data, "status"), value("reason"),
+                                        not_found="field")
         elif action == "offer":
-            _done, errors = attempt(uow, merchants_service.add_offer, merchant_id, web.form_value(data, "text"), min_tier=value("min_tier"),
-                                    valid_to=value("valid_to"))
+            _done, errors = web.attempt(uow, merchants_service.add_offer, merchant_id, web.form_value(data, "text"), min_tier=value("min_tier"),
+                                        valid_to=value("valid_to"), not_found="field")
         elif action == "contact":
-            _done, errors = attempt(uow, merchants_service.add_contact, merchant_id, web.form_value(data, "name"), title=value("title"),
-                                    phone=value("phone"), email=value("email"))
+            _done, errors = web.attempt(uow, merchants_service.add_contact, merchant_id, web.form_value(data, "name"), title=value("title"),
+                                        phone=value("phone"), email=value("email"), not_found="field")
         elif action == "note":
             rating = optional_int(data, "rating", errors)
             if not errors:
-                _done, errors = attempt(uow, merchants_service.add_note, merchant_id, web.form_value(data, "text"), rating=rating)
+                _done, errors = web.attempt(uow, merchants_service.add_note, merchant_id, web.form_value(data, "text"), rating=rating,
+                                            not_found="field")
         else:
             errors = {"": "unknown action"}
         if errors:
@@ -193,7 +197,8 @@ def care(request: Request, template: FromQuery[str] = "", card: FromQuery[str] =
     with web.web_uow(request) as uow:
         preview, errors = None, {}
         if card and template:
-            preview, errors = attempt(uow, svc(uow).care.preview, template, card, lang=lang, occasion=occasion or "节日")
+            preview, errors = web.attempt(uow, svc(uow).care.preview, template, card, lang=lang, occasion=occasion or "节日",
+                                          not_found="field")
         form = {"template": template, "card": card, "lang": lang, "occasion": occasion}
         return _care_page(request, uow, form=form, errors=errors, preview=preview, code=422 if errors else 200)
 
@@ -207,10 +212,10 @@ def care_send(request: Request, data: web.Form) -> Response[str]:
         event_id = optional_int(data, "event", errors, minimum=1)
         counts = None
         if not errors:
-            counts, errors = attempt(uow, svc(uow).care.send, web.form_value(data, "template"), lang=web.form_value(data, "lang") or "zh",
-                                     channel=web.form_value(data, "channel") or "sms", occasion=web.form_value(data, "occasion") or None,
-                                     cards=cards_of(data) or None, tier=web.form_value(data, "tier") or None,
-                                     on=web.form_value(data, "on") or None, days=days, event_id=event_id)
+            counts, errors = web.attempt(uow, svc(uow).care.send, web.form_value(data, "template"), lang=web.form_value(data, "lang") or "zh",
+                                         channel=web.form_value(data, "channel") or "sms", occasion=web.form_value(data, "occasion") or None,
+                                         cards=cards_of(data) or None, tier=web.form_value(data, "tier") or None,
+                                         on=web.form_value(data, "on") or None, days=days, event_id=event_id, not_found="field")
         if errors:
             return _care_page(request, uow, form=dict(data), errors=errors, code=422)
     return web.redirect(request, "/membership/care", _(

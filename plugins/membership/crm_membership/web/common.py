@@ -1,13 +1,12 @@
-"""What the membership pages share: the service, form parsing, and running
-a service call so that its refusal shows on the form instead of an error
-page."""
+"""What the membership pages share: the service, card URLs and form
+parsing. Service calls run through ``web.attempt(..., not_found="field")``:
+a typed name or card number that does not exist shows next to its field."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 from urllib.parse import quote
 
-from crmcore import Conflict, NotFound, ValidationError
 from crmcore import web
 
 
@@ -18,17 +17,6 @@ def svc(uow: Any) -> Any:
 def card_url(number: str, rest: str = "") -> str:
     """The member card page (card numbers are free text: quoted)."""
     return f"/membership/cards/{quote(number, safe='')}{rest}"
-
-
-def attempt(uow: Any, action: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, dict[str, str]]:
-    """:func:`crmcore.web.attempt`, and also a Conflict (out of stock, a
-    duplicate to confirm, a lost card) or a NotFound for a typed name or card
-    number as a form error: the clerk fixes the form rather than starting over.
-    Whatever the URL itself names is looked up before, so it still answers 404."""
-    try:
-        return web.attempt(uow, action, *args, **kwargs)
-    except (Conflict, NotFound) as error:
-        return None, web.field_errors(ValidationError(str(error).strip("'\"")))
 
 
 def optional_int(form: Mapping[str, Any], name: str, errors: dict[str, str], *, minimum: int | None = None) -> int | None:

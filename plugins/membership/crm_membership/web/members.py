@@ -15,7 +15,7 @@ from crmcore import web
 from crm_membership.common import masked_application, parse_day
 from crm_membership.services.members import CHANNELS
 from crm_membership.web.charts import points_over_time
-from crm_membership.web.common import attempt, card_url, checked, optional_int, svc
+from crm_membership.web.common import card_url, checked, optional_int, svc
 
 PAGE_SIZE = 50
 APPLICATION_STATUSES = ("pending", "approved", "rejected", "all")
@@ -60,7 +60,7 @@ def apply(request: Request, data: web.Form) -> Response[str]:
         channel = web.form_value(data, "channel") or "counter"
         app = None
         if not errors:
-            app, errors = attempt(uow, svc(uow).members.apply, customer_id, channel=channel, **fields)
+            app, errors = web.attempt(uow, svc(uow).members.apply, customer_id, channel=channel, not_found="field", **fields)
         if errors:
             return _applications_page(request, uow, "pending", apply_form=dict(data), apply_errors=errors, code=422)
     return web.redirect(request, f"/membership/applications#app-{app['id']}", _("Application %(id)s filed.", id=app["id"]))
@@ -71,8 +71,8 @@ def approve(request: Request, app_id: FromPath[int], data: web.Form) -> Response
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         svc(uow).members.application(app_id)  # 404 outside the user's scope
-        member, errors = attempt(uow, svc(uow).members.approve, app_id, tier=web.form_value(data, "tier") or None,
-                                 card=web.form_value(data, "card") or None, force=checked(data, "force"))
+        member, errors = web.attempt(uow, svc(uow).members.approve, app_id, tier=web.form_value(data, "tier") or None,
+                                     card=web.form_value(data, "card") or None, force=checked(data, "force"), not_found="field")
         if errors:
             return _applications_page(request, uow, "pending", errors={app_id: errors}, code=422)
     return web.redirect(request, card_url(member["card_number"]),
@@ -85,7 +85,7 @@ def reject(request: Request, app_id: FromPath[int], data: web.Form) -> Response[
     _ = web.translator(request)
     with web.web_uow(request, data) as uow:
         svc(uow).members.application(app_id)
-        _rejected, errors = attempt(uow, svc(uow).members.reject, app_id, web.form_value(data, "reason"))
+        _rejected, errors = web.attempt(uow, svc(uow).members.reject, app_id, web.form_value(data, "reason"), not_found="field")
         if errors:
             return _applications_page(request, uow, "pending", errors={app_id: errors}, code=422)
     return web.redirect(request, "/membership/applications", _("Application %(id)s rejected.", id=app_id))
@@ -104,7 +104,7 @@ def member_list(request: Request, card: FromQuery[str] = "", tier: FromQuery[str
         service = svc(uow)
         not_found = ""
         if card.strip():
-            found, errors = attempt(uow, service.members.by_card, card)
+            found, errors = web.attempt(uow, service.members.by_card, card, not_found="field")
             if found:
                 return web.redirect(request, card_url(found["card_number"]))
             not_found = errors.get("card") or errors.get("", "")
@@ -146,7 +146,7 @@ def _card_action(request: Request, card: str, data: dict[str, Any], name: str, r
     with web.web_uow(request, data) as uow:
         uow.require("membership.view")
         member = svc(uow).members.by_card(card)  # 404 outside the user's scope
-        number, errors = attempt(uow, run, svc(uow), member, {})
+        number, errors = web.attempt(uow, run, svc(uow), member, {}, not_found="field")
         if errors:
             return _card_page(request, uow, card, failed=name, errors=errors, form=dict(data), code=422)
     return web.redirect(request, card_url(number), done)
@@ -229,7 +229,8 @@ def cancel_redemption(request: Request, redemption_id: FromPath[int], data: web.
         uow.require("membership.view")
         service = svc(uow)
         found = service.redemption.get(redemption_id)  # 404 outside the user's scope
-        done, errors = attempt(uow, service.redemption.cancel, redemption_id, web.form_value(data, "reason") or None)
+        done, errors = web.attempt(uow, service.redemption.cancel, redemption_id, web.form_value(data, "reason") or None,
+                                   not_found="field")
         if errors:
             return _card_page(request, uow, found["card_number"], failed="redemptions", errors=errors, code=422)
     return web.redirect(request, card_url(done["card_number"]),
@@ -251,7 +252,7 @@ def ledger(request: Request, card: FromPath[str], kind: FromQuery[str] = "", sou
         errors: dict[str, str] = {}
         days: dict[str, date | None] = {}
         for name, text in (("since", since), ("until", until)):
-            days[name], problems = attempt(uow, parse_day, text, name, optional=True)
+            days[name], problems = web.attempt(uow, parse_day, text, name, optional=True, not_found="field")
             errors.update(problems)
         every = service.ledger.entries(member["id"], limit=None)
         sources = sorted({entry["source"] for entry in every})
