@@ -5,16 +5,13 @@ and the catalogue translates every message."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-httpx = pytest.importorskip("httpx")
+pytest.importorskip("httpx")
 pytest.importorskip("litestar")
 
-from crmcore.testing import DEFAULT_TEST_PASSWORD  # noqa: E402
 from crmcore.web.i18n import untranslated  # noqa: E402
 
 SALES = ("customers.view", "customers.edit", "sales.edit")
@@ -23,15 +20,6 @@ PACKAGE = Path(__file__).resolve().parent.parent / "crm_sales"
 
 def form_token(html: str) -> str:
     return re.search(r'name="_csrf" value="([^"]+)"', html).group(1)
-
-
-@contextmanager
-def logged_in(web, username: str, locale: str = "zh-CN") -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=web.url, follow_redirects=False, timeout=30, headers={"Accept-Language": locale}) as client:
-        token = form_token(client.get("/login").text)
-        response = client.post("/login", data={"username": username, "password": DEFAULT_TEST_PASSWORD, "_csrf": token})
-        assert response.status_code == 303, response.text
-        yield client
 
 
 @pytest.fixture
@@ -52,7 +40,7 @@ def deal(crm, web, org, opp):
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
 def test_every_sales_page_renders(web, deal, locale):
     o, q, c = deal["opportunity"], deal["quote"], deal["customer"]
-    with logged_in(web, "alice", locale) as client:
+    with web.client("alice", locale=locale) as client:
         for path in ("/sales/pipeline", "/sales/opportunities", "/sales/opportunities?show=all&closing=2026-Q4",
                      f"/sales/opportunities/{o.id}", "/sales/opportunities/new", "/sales/forecast?period=2026-Q4",
                      "/sales/plans", "/sales/plans?user=*", "/sales/quotes", f"/sales/quotes/{q.id}",
@@ -67,7 +55,7 @@ def test_every_sales_page_renders(web, deal, locale):
 
 def test_the_board_button_moves_once_and_forms_need_their_token(web, deal, crm):
     o = deal["opportunity"]
-    with logged_in(web, "alice") as client:
+    with web.client("alice") as client:
         assert client.post(f"/sales/opportunities/{o.id}/advance", data={"to": "needs_analysis"}).status_code == 403
         token = form_token(client.get("/sales/pipeline").text)
         moved = client.post(f"/sales/opportunities/{o.id}/advance", data={"to": "needs_analysis", "_csrf": token})
@@ -82,12 +70,12 @@ def test_another_departments_deal_is_not_found_and_reading_is_not_changing(web, 
     web.user("bob", permissions=SALES, department="北京分公司")
     web.user("viewer", permissions=("customers.view",), department="上海分公司")
     o, q = deal["opportunity"], deal["quote"]
-    with logged_in(web, "bob") as client:
+    with web.client("bob") as client:
         for path in (f"/sales/opportunities/{o.id}", f"/sales/quotes/{q.id}", f"/sales/quotes/{q.id}/print",
                      f"/sales/customers/{o.customer_id}/map"):
             assert client.get(path).status_code == 404, path
         assert "总部大楼项目" not in client.get("/sales/pipeline").text
-    with logged_in(web, "viewer") as client:
+    with web.client("viewer") as client:
         page = client.get(f"/sales/opportunities/{o.id}").text
         assert "总部大楼项目" in page and f"/sales/opportunities/{o.id}/stage" not in page
         token = form_token(page)
@@ -99,11 +87,11 @@ def test_a_department_without_sales_gets_no_pages_and_no_navigation(web, crm, de
     with crm.unit_of_work() as uow:
         uow.plugin_settings.set("sales", False, uow.departments.add("广州分公司").id)
     web.user("carl", permissions=SALES, department="广州分公司")
-    with logged_in(web, "carl") as client:
+    with web.client("carl") as client:
         assert "/sales/pipeline" not in client.get("/").text
         for path in ("/sales/pipeline", "/sales/forecast", "/sales/plans", "/sales/quotes"):
             assert client.get(path).status_code == 404, path
-    with logged_in(web, "alice") as client:
+    with web.client("alice") as client:
         assert "/sales/pipeline" in client.get("/").text
 
 
@@ -140,7 +128,7 @@ def test_the_dashboard_shows_my_deals_and_todays_visits_to_salespeople_only(web,
     soonest = [o.id for o in dated if o.expected_close >= today][:5]
     assert overdue and len(soonest) == 5
 
-    with logged_in(web, "alice") as client:
+    with web.client("alice") as client:
         dashboard = client.get("/").text
     assert 'id="dash-sales-h"' in dashboard and "我的销售" in dashboard
     panel = dashboard.split('id="dash-sales-h"', 1)[1].split("</section>", 1)[0]
@@ -155,5 +143,5 @@ def test_the_dashboard_shows_my_deals_and_todays_visits_to_salespeople_only(web,
     assert linked(soon) == soonest and bobs.id not in linked(panel)
     assert '<a href="/sales/plans">今日计划拜访' in panel and "今日拜访王总" in visits and "下月拜访" not in panel
 
-    with logged_in(web, "viewer") as client:
+    with web.client("viewer") as client:
         assert 'id="dash-sales-h"' not in client.get("/").text
