@@ -9,29 +9,14 @@ from crmcore.testing import PluginConformance
 class TestConformance(PluginConformance):
     plugin_name = "partners"
 
-    def test_templates_render(self, crm, partner) -> None:
-        """The kit's check renders with ``crm.templates``, which has none of
-        the web interface's filters (``|money``, ``|date``) nor its context:
-        here every template compiles in the web environment and the customer
-        panel renders as on the customer page (the pages themselves render in
-        test_web.py with real data)."""
-        pytest.importorskip("litestar")
-        from crmcore.presenting import customer_panels
-        from crmcore.web.i18n import Formats
-        from crmcore.web.site import Site
 
-        site = Site.build(crm)
-        names = [name for name in site.environment.list_templates() if name.startswith("partners/")]
-        assert "partners/web/panel.html" in names
-        for name in names:
-            site.environment.get_template(name)
-        pid = partner()
-        with crm.unit_of_work() as uow:
-            panel = next(p for p in customer_panels(uow, uow.customers.get(pid)) if p.name == "partners")
-            html = site.environment.get_template(panel.template).render(
-                panel=panel, customer=uow.customers.get(pid), _=lambda message, **values: message % values if values else message,
-                fmt=Formats("zh_CN", crm.config.timezone), can=lambda permission: True)
-        assert "金牌" in html and f"/partners/{pid}" in html
+def test_the_customer_panel_shows_the_grade_and_links_to_the_partner(web, partner):
+    """On the customer page, as the user sees it."""
+    pytest.importorskip("litestar")
+    pid = partner()
+    with web.client(web.admin()) as http:
+        page = http.get(f"/customers/{pid}").text
+    assert "金牌" in page and f'href="/partners/{pid}"' in page
 
 
 def test_an_organisation_becomes_a_partner_with_its_first_status_in_the_history(org, cli, as_user):
