@@ -19,19 +19,21 @@ import io
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat, zip_longest
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+
+import attrs
 
 from sqlalchemy import select
 
-from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer, build_customer
+from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer, build_customer, convert_column
 from crmcore.errors import ValidationError
 from crmcore.search import index_names, name_key, search_tokens
 from crmcore.services.consents import IMPORT_COLUMNS as CONSENT_IMPORT_COLUMNS, import_value as consent_value
 from crmcore.services.customers import free_generated_code, generated_code
-from crmcore.storage.bulk import allocate_ids, insert_tuples
-from crmcore.storage.rows import to_row
+from crmcore.storage.bulk import Same, allocate_ids, insert_columns
 from crmcore.storage.tables import audit_log, customer_emails, customer_phones, customer_tags, customers
 
 if TYPE_CHECKING:
@@ -221,7 +223,14 @@ def parse_mapping(text: str | None) -> dict[str, str]:
 
 
 class CustomerImport:
-    """One import of customers inside one unit of work."""
+    """One import of customers inside one unit of work.
+
+    Rows are read in batches and checked column by column (see
+    ``CheckedBuilder.check_columns``): each column's values are converted
+    and validated once per distinct value, by the Customer class's own
+    rules, so a good row costs little more than reading it. New customers
+    then go in with one ``executemany`` per table; rows matching stored
+    customers go through the customer service one by one."""
 
     def __init__(self, uow: "UnitOfWork", on_duplicate: str = "skip", progress: Callable[[int], None] | None = None):
         if on_duplicate not in DUPLICATE_MODES:
@@ -231,17 +240,20 @@ class CustomerImport:
         self.uow = uow
         self.on_duplicate = on_duplicate
         self.progress = progress or (lambda n: None)
-        self._owners: dict[str, int] = {}
-        self._departments: dict[str, int] = {}
+        self._owners: dict[str, int | ValidationError] = {}
+        self._departments: dict[str, int | ValidationError] = {}
+        # (level, status, stage, owner_id, department_id) → as prepare() leaves them, or its error
+        self._prepared: dict[tuple[Any, ...], tuple[Any, ...] | ValidationError] = {}
         self._seen: dict[str, int] = {}  # identity (code/phone/email) → line that claimed it in this file
         self._consents: dict[int, list[tuple[str, str, bool]]] = {}  # line → (purpose, channel, granted)
         self._file = ""
+        self._header: list[str] = []
+        self._titles: dict[str, str] = {}
         self._validate_hooks = bool(uow.hook.crm_validate_customer.get_hookimpls())
         # (name, kind) → (search_text, name_key): names repeat a lot in a
         # large file, and tokenising one (pinyin included) costs more than
         # the lookup; for this import only, so memory goes with it
         self._name_columns: dict[tuple[str, str], tuple[str, str]] = {}
-        self._row_columns: tuple[str, ...] = ()  # customers columns an import row fills, set by the first insert
 
     def run(self, path: Path, *, encoding: str | None = None, mapping: dict[str, str] | None = None) -> ImportResult:
         with _cycle_collection_paused():
@@ -254,28 +266,18 @@ class CustomerImport:
         if "name" not in columns.values():
             raise ValidationError.field("columns", f"no name column (客户名称/name) among {', '.join(header)}")
         result = ImportResult(file=path.name, unknown_columns=unknown)
-        self._file = path.name
-        titles = {target: header[index] for index, target in columns.items()}
-        self._header = header
-        consent_columns = [(index, target) for index, target in columns.items() if target.startswith("consent.")]
-        # the other columns once, not per row: (index, field, how its value is kept)
-        fields = [(index, target, _KEEP.get(target, "custom" if target.startswith("custom.") else "value"))
-                  for index, target in columns.items() if not target.startswith("consent.")]
-        chunk: list[tuple[int, Customer, list[str]]] = []
-        for line, cells in rows:
-            result.rows += 1
-            try:
-                if consent_columns:
-                    self._read_consents(line, consent_columns, cells)
-                chunk.append((line, self._customer(fields, cells), cells))
-            except _RowError as error:
-                result.rejected.append(Rejection(line, titles.get(error.column, error.column), error.reason, self._values(cells)))
-            if result.rows % BATCH == 0:
-                self._process(chunk, result)
+        self._file, self._header = path.name, header
+        self._titles = {target: header[index] for index, target in columns.items()}
+        layout = _Layout(columns)
+        batch: list[tuple[int, list[str]]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == BATCH:
+                self._process(layout, batch, result)
                 self.progress(BATCH)
-                chunk = []
-        self._process(chunk, result)
-        self.progress(result.rows % BATCH)
+                batch = []
+        self._process(layout, batch, result)
+        self.progress(len(batch))
         result.rejected.sort(key=lambda rejection: rejection.line)
         self.uow.audit.record("import", path.name, "import customers", result.summary())
         return result
@@ -285,77 +287,147 @@ class CustomerImport:
         header = self._header
         return {header[i] if i < len(header) else f"column{i + 1}": cells[i] for i in range(len(cells))}
 
-    def _process(self, chunk: list[tuple[int, Customer, list[str]]], result: ImportResult) -> None:
-        """Sort one chunk of parsed rows into duplicates within the file,
-        matches of stored customers, and new customers (inserted in bulk)."""
-        fresh = []
+    def _reject(self, result: ImportResult, line: int, cells: list[str], column: str, reason: str) -> None:
+        result.rejected.append(Rejection(line, self._titles.get(column, column), reason, self._values(cells)))
+
+    def _process(self, layout: "_Layout", batch: list[tuple[int, list[str]]], result: ImportResult) -> None:
+        """One batch of rows: checked, then sorted into duplicates within the
+        file, matches of stored customers, and new customers (inserted in
+        bulk)."""
+        if not batch:
+            return
+        result.rows += len(batch)
+        fields, failed = self._check(layout, batch)
+        for row, error in failed.items():
+            line, cells = batch[row]
+            self._reject(result, line, cells, error.column, error.reason)
+        codes, phones, emails = fields.get("code"), fields.get("phones"), fields.get("emails")
         seen = self._seen
-        for line, customer, cells in chunk:
-            keys = self._identities(customer)
+        fresh: list[tuple[int, list[str]]] = []  # (row, its identities)
+        for row in range(len(batch)):
+            if row in failed:
+                continue
+            keys = [*((f"code:{codes[row]}",) if codes and codes[row] else ()),
+                    *(f"phone:{p}" for p in (phones[row] if phones else ())), *(f"email:{e}" for e in (emails[row] if emails else ()))]
             claimed = next((seen[key] for key in keys if key in seen), None)
             if claimed is not None:
-                result.rejected.append(Rejection(line, "", f"duplicate of line {claimed} in this file", self._values(cells)))
+                line, cells = batch[row]
+                self._reject(result, line, cells, "", f"duplicate of line {claimed} in this file")
                 continue
             for key in keys:
-                seen.setdefault(key, line)
-            fresh.append((line, customer, cells, keys))
-        stored = self._stored([customer for _, customer, _, _ in fresh])
-        pending = []
-        for line, customer, cells, keys in fresh:
+                seen.setdefault(key, batch[row][0])
+            fresh.append((row, keys))
+        stored = self._stored({codes[row] for row, _ in fresh if codes[row]} if codes else set(),
+                              {p for row, _ in fresh for p in phones[row]} if phones else set(),
+                              {e for row, _ in fresh for e in emails[row]} if emails else set())
+        new = []
+        for row, keys in fresh:
             existing = next((stored[key] for key in keys if key in stored), None) if stored else None
             if existing is None:
-                pending.append((line, customer))
+                new.append(row)
             else:
-                self._apply_to_existing(existing, customer, result, line, self._values(cells))
-        self._insert(pending, result)
+                line, cells = batch[row]
+                self._apply_to_existing(existing, self._customer(fields, row), result, line, self._values(cells))
+        self._insert(new, [line for line, _ in batch], fields, result)
 
-    # one row
+    # checking a batch, column by column
 
-    def _customer(self, columns: list[tuple[int, str, str]], cells: list[str]) -> Customer:
-        """One row as a prepared customer, validated by the same rules as
-        ``Customer(**fields)`` (see ``build_customer``), or _RowError."""
-        fields: dict[str, Any] = {"name": ""}
-        width = len(cells)
-        for index, target, keep in columns:
-            value = cells[index].strip() if index < width else ""
-            if not value:
+    def _check(self, layout: "_Layout", batch: list[tuple[int, list[str]]]) -> tuple[dict[str, list[Any]], dict[int, _RowError]]:
+        """The batch's fields as the customer service would store them
+        (``{field: values by row}``) and each rejected row's first error,
+        judged in the order a single row is: consent columns, the
+        importer's translations (类型, 性别, owner, department), the Customer
+        class, then ``prepare`` and the validation hook."""
+        count = len(batch)
+        cells = list(zip_longest(*(cells for _, cells in batch), fillvalue=""))
+        blank = ("",) * count
+
+        def column(index: int) -> list[str]:
+            return list(map(str.strip, cells[index])) if index < len(cells) else list(blank)
+
+        failed: dict[int, ValidationError] = {}
+        given: dict[str, Sequence[Any]] = {}
+        for target, indexes in layout.fields.items():
+            values = column(indexes[0])
+            for index in indexes[1:]:  # 手机 and 电话 both give phones: one list
+                values = [";".join(filter(None, pair)) for pair in zip(values, column(index))]
+            given[target] = values
+        if layout.custom:
+            custom = [column(index) for _, index in layout.custom]
+            names = [name for name, _ in layout.custom]
+            given["custom"] = [{name: value for name, value in zip(names, row) if value} or "" for row in zip(*custom)]
+        if layout.consents:
+            self._read_consents(batch, layout.consents, failed)
+        for target, translate in (("kind", self._kind), ("gender", self._gender), ("owner", self._owner), ("department", self._department)):
+            if target in given:
+                values = convert_column(given.pop(target), translate, failed, "", empty="")
+                given[_TRANSLATED.get(target, target)] = values
+        fields, wrong = build_customer.check_columns(given, count)
+        for row, error in wrong.items():
+            failed.setdefault(row, error)
+        self._prepare(fields, count, failed)
+        if self._validate_hooks:
+            for row in range(count):
+                if row not in failed:
+                    try:
+                        self.uow.validate("crm_validate_customer", customer=self._customer(fields, row), changes=None)
+                    except ValidationError as error:
+                        failed[row] = error
+        return fields, {row: _row_error(error) for row, error in failed.items()}
+
+    def _prepare(self, fields: dict[str, list[Any]], count: int, failed: dict[int, ValidationError]) -> None:
+        """``CustomerService.prepare`` for the batch: it depends on five
+        fields that take few distinct combinations, so it runs once per
+        combination (on a customer of only those fields) and custom fields
+        are cleaned per row, as prepare cleans them."""
+        defaults = build_customer.assemble({})
+        columns = [fields.get(name) or [getattr(defaults, name)] * count for name in _PREPARED]
+        prepared: list[list[Any]] = [[None] * count for _ in _PREPARED]
+        memo = self._prepared
+        for row, key in enumerate(zip(*columns)):
+            if row in failed:
                 continue
-            if keep == "value":
-                fields[target] = value
-            elif keep == "list":
-                fields.setdefault(target, []).append(value)
-            else:
-                fields.setdefault("custom", {})[target[7:]] = value
-        try:
-            if "kind" in fields:
-                fields["kind"] = _translate(KIND_VALUES, fields["kind"], "kind")
-            if "gender" in fields:
-                fields["gender"] = _translate(GENDER_VALUES, fields["gender"], "gender")
-            if "owner" in fields:
-                fields["owner_id"] = self._owner(fields.pop("owner"))
-            if "department" in fields:
-                fields["department_id"] = self._department(fields.pop("department"))
-            customer = self.uow.customers.prepare(build_customer({k: v for k, v in fields.items() if k in _EDITABLE}))
-            if self._validate_hooks:
-                self.uow.validate("crm_validate_customer", customer=customer, changes=None)
-        except ValidationError as error:
-            column, _, reason = error.errors[0].partition(": ")
-            raise _RowError(column if reason else "", reason or error.errors[0]) from None
-        return customer
-
-    def _read_consents(self, line: int, columns: list[tuple[int, str]], cells: list[str]) -> None:
-        found = []
-        for index, target in columns:
-            if index < len(cells):
+            outcome = memo.get(key)
+            if outcome is None:
                 try:
-                    granted = consent_value(cells[index])
-                except ValueError as error:
-                    raise _RowError(target, str(error)) from None
-                if granted is not None:
-                    _, purpose, channel = target.split(".")
-                    found.append((purpose, channel, granted))
-        if found:
-            self._consents[line] = found
+                    customer = self.uow.customers.prepare(build_customer.assemble(dict(zip(_PREPARED, key))))
+                    outcome = memo[key] = tuple(getattr(customer, name) for name in _PREPARED)
+                except ValidationError as error:
+                    outcome = memo[key] = error
+            if isinstance(outcome, ValidationError):
+                failed[row] = outcome
+                continue
+            for values, value in zip(prepared, outcome):
+                values[row] = value
+        fields.update(zip(_PREPARED, prepared))
+        custom = fields.get("custom")
+        if custom:
+            clean = self.uow.custom_fields.clean
+            for row, values in enumerate(custom):
+                if values and row not in failed:
+                    try:
+                        custom[row] = clean(values)
+                    except ValidationError as error:
+                        failed[row] = error
+
+    def _customer(self, fields: dict[str, list[Any]], row: int) -> Customer:
+        return build_customer.assemble({name: values[row] for name, values in fields.items()})
+
+    def _read_consents(self, batch: list[tuple[int, list[str]]], columns: list[tuple[int, str]], failed: dict[int, ValidationError]) -> None:
+        for row, (line, cells) in enumerate(batch):
+            found = []
+            for index, target in columns:
+                if index < len(cells):
+                    try:
+                        granted = consent_value(cells[index])
+                    except ValueError as error:
+                        failed.setdefault(row, ValidationError.field(target, str(error)))
+                        break
+                    if granted is not None:
+                        _, purpose, channel = target.split(".")
+                        found.append((purpose, channel, granted))
+            if found:
+                self._consents[line] = found
 
     def _write_consents(self, customers_by_line: list[tuple[int, int]]) -> None:
         entries = [(customer_id, purpose, channel, granted) for customer_id, line in customers_by_line
@@ -363,31 +435,34 @@ class CustomerImport:
         if entries:
             self.uow.consents.record_many(entries, method="import", evidence=self._file)
 
+    def _kind(self, value: str) -> str:
+        return _translate(KIND_VALUES, value, "kind")
+
+    def _gender(self, value: str) -> str:
+        return _translate(GENDER_VALUES, value, "gender")
+
     def _owner(self, username: str) -> int:
         if username not in self._owners:
             user = self.uow.users.find(username)
-            if user is None:
-                raise ValidationError.field("owner", f"no user {username!r}")
-            self._owners[username] = user.id
-        return self._owners[username]
+            self._owners[username] = ValidationError.field("owner", f"no user {username!r}") if user is None else user.id
+        return _known(self._owners[username])
 
     def _department(self, name: str) -> int:
         if name not in self._departments:
-            self._departments[name] = self.uow.departments.get(name).id
-        return self._departments[name]
+            try:
+                self._departments[name] = self.uow.departments.get(name).id
+            except ValidationError as error:
+                self._departments[name] = error
+        return _known(self._departments[name])
 
-    def _identities(self, customer: Customer) -> list[str]:
-        return [*([f"code:{customer.code}"] if customer.code else []), *(f"phone:{p}" for p in customer.phones),
-                *(f"email:{e}" for e in customer.emails)]
-
-    def _stored(self, batch: list[Customer]) -> dict[str, int]:
+    def _stored(self, codes: set[str], phones: set[str], emails: set[str]) -> dict[str, int]:
         """Identities (``code:…``, ``phone:…``, ``email:…``) of the batch that
         stored customers already have, with their ids; one query per kind."""
         found: dict[str, int] = {}
         lookups = (
-            ("code", {c.code for c in batch if c.code}, customers.c.code, customers.c.id, None),
-            ("phone", {p for c in batch for p in c.phones}, customer_phones.c.number, customer_phones.c.customer_id, customer_phones.c.contact_id),
-            ("email", {e for c in batch for e in c.emails}, customer_emails.c.email, customer_emails.c.customer_id, customer_emails.c.contact_id),
+            ("code", codes, customers.c.code, customers.c.id, None),
+            ("phone", phones, customer_phones.c.number, customer_phones.c.customer_id, customer_phones.c.contact_id),
+            ("email", emails, customer_emails.c.email, customer_emails.c.customer_id, customer_emails.c.contact_id),
         )
         for kind, values, column, id_column, contact in lookups:
             ordered = sorted(values)
@@ -420,8 +495,8 @@ class CustomerImport:
         try:
             updated = self.uow.customers.update(existing_id, **given)
         except ValidationError as error:
-            column, _, reason = error.errors[0].partition(": ")
-            result.rejected.append(Rejection(line, column, reason or error.errors[0], values))
+            problem = _row_error(error)
+            result.rejected.append(Rejection(line, self._titles.get(problem.column, problem.column), problem.reason, values))
             return
         self._write_consents([(existing_id, line)])
         if updated != current:
@@ -432,54 +507,61 @@ class CustomerImport:
 
     # the bulk path
 
-    def _insert(self, batch: list[tuple[int, Customer]], result: ImportResult) -> None:
-        """New customers in bulk: ids drawn first, so each row goes in once
-        with its generated code; then the search index, the lookup tables and
-        the audit trail, one ``executemany`` each."""
-        if not batch:
+    def _insert(self, rows: list[int], lines: list[int], fields: dict[str, list[Any]], result: ImportResult) -> None:
+        """New customers in bulk, column by column: ids drawn first, so each
+        row goes in once with its generated code; then the search index,
+        the lookup tables and the audit trail, one ``executemany`` each."""
+        if not rows:
             return
         uow = self.uow
-        now = uow.now
-        ids = allocate_ids(uow, customers, len(batch))
-        codes = self._codes(ids, [customer for _, customer in batch])
-        if not self._row_columns:
-            self._row_columns = tuple(name for name in to_row(batch[0][1], customers.c) if name not in _NAME_COLUMNS)
-        row_values = itemgetter(*self._row_columns)
+        count = len(rows)
+        pick = itemgetter(*rows) if count > 1 else (lambda values: (values[rows[0]],))
+        values = {name: pick(column) for name, column in fields.items()}
+        ids = allocate_ids(uow, customers, count)
+        defaults = build_customer.assemble({})
+        kinds = values.get("kind") or repeat(defaults.kind, count)
         named = self._name_columns
-        rows, phones, emails, tags, audits = [], [], [], [], []
-        actor_id, actor_name, origin = uow.actor.id, uow.actor.username, {"file": result.file}
-        for customer_id, code, (_line, customer) in zip(ids, codes, batch):
-            values = customer.__dict__  # set directly: these are the core's own values, not input to convert
-            values["id"], values["code"], values["created_at"], values["updated_at"] = customer_id, code, now, now
-            key = (customer.name, customer.kind)
+        search_text, name_keys = [], []
+        for name, kind in zip(values["name"], kinds):
+            key = (name, kind)
             columns = named.get(key)
             if columns is None:
-                columns = named[key] = (search_tokens(customer.name), name_key(customer.name, customer.kind))
-            rows.append(row_values(values) + columns)
-            if customer.phones:  # (tested first: most rows have one list or none, and a comprehension costs)
-                phones += [(number, customer_id, None) for number in customer.phones]
-            if customer.emails:
-                emails += [(email, customer_id, None) for email in customer.emails]
-            if customer.tags:
-                tags += [(tag, customer_id) for tag in customer.tags]
-            audits.append((now, actor_id, actor_name, "customer", str(customer_id), "import", origin))
+                columns = named[key] = (search_tokens(name), name_key(name, kind))
+            search_text.append(columns[0])
+            name_keys.append(columns[1])
+        row: dict[str, Sequence[Any] | Same] = {"id": ids, "code": self._codes(ids, values.get("code") or (None,) * count)}
+        for name in customers.c.keys():
+            if name in values:
+                row.setdefault(name, values[name])
+            elif name in _CUSTOMER_FIELDS:
+                row.setdefault(name, Same(getattr(defaults, name)))
+        now = Same(uow.now)
+        row.update(created_at=now, updated_at=now, search_text=search_text, name_key=name_keys)
         connection = uow.connection
-        insert_tuples(connection, customers, (*self._row_columns, *_NAME_COLUMNS), rows)
-        index_names(connection, [(customer_id, None, row[-2]) for customer_id, row in zip(ids, rows)])
-        insert_tuples(connection, customer_phones, ("number", "customer_id", "contact_id"), phones)
-        insert_tuples(connection, customer_emails, ("email", "customer_id", "contact_id"), emails)
-        insert_tuples(connection, customer_tags, ("tag", "customer_id"), tags)
-        insert_tuples(connection, audit_log, ("at", "actor_id", "actor", "entity", "entity_id", "action", "changes"), audits)
-        result.created += len(ids)
-        self._write_consents([(customer_id, line) for customer_id, (line, _) in zip(ids, batch)])
+        insert_columns(connection, customers, row, count)
+        index_names(connection, list(zip(ids, repeat(None), search_text)))
+        for table, column, lists in ((customer_phones, "number", values.get("phones")), (customer_emails, "email", values.get("emails")),
+                                     (customer_tags, "tag", values.get("tags"))):
+            items, owners = [], []
+            for customer_id, given in zip(ids, lists or ()):
+                if given:  # most rows have one value or none
+                    items += given
+                    owners += [customer_id] * len(given)
+            insert_columns(connection, table, {column: items, "customer_id": owners}, len(items))
+        insert_columns(connection, audit_log, {
+            "at": now, "actor_id": Same(uow.actor.id), "actor": Same(uow.actor.username), "entity": Same("customer"),
+            "entity_id": [str(customer_id) for customer_id in ids], "action": Same("import"), "changes": Same({"file": result.file}),
+        }, count)
+        result.created += count
+        self._write_consents([(customer_id, lines[row]) for customer_id, row in zip(ids, rows)])
         uow.fire("crm_customers_imported", ("import", ids[0]), customer_ids=list(ids))
 
-    def _codes(self, ids: list[int], batch: list[Customer]) -> list[str]:
+    def _codes(self, ids: list[int], given: Sequence[str | None]) -> list[str]:
         """Each row's code: its own, or one generated from its id as the
         service generates it, skipping codes that stored customers or other
         rows of the batch already have (one query for the batch)."""
-        first = {customer_id: generated_code(customer_id) for customer_id, c in zip(ids, batch) if not c.code}
-        taken = {c.code for c in batch if c.code}
+        first = {customer_id: generated_code(customer_id) for customer_id, code in zip(ids, given) if not code}
+        taken = {code for code in given if code}
         # codes of one length sort as their ids do: one index range per
         # length finds every stored code the batch could clash with (and
         # maybe a few more, which are taken all the same)
@@ -489,9 +571,9 @@ class CustomerImport:
         for same in by_length.values():
             taken.update(self.uow.execute(select(customers.c.code).where(customers.c.code.between(min(same), max(same)))).scalars())
         codes = []
-        for customer_id, customer in zip(ids, batch):
-            if customer.code:
-                codes.append(customer.code)
+        for customer_id, own in zip(ids, given):
+            if own:
+                codes.append(own)
                 continue
             code = first[customer_id]
             if code in taken:  # rare: suffixed codes were not in the batch's query, so ask the service too
@@ -502,12 +584,29 @@ class CustomerImport:
         return codes
 
 
-#: How a column's value is kept on the row's fields: lists collect several
-#: columns (手机 and 电话 both add phones); the rest are single values.
-_KEEP = {"phones": "list", "emails": "list"}
-_EDITABLE = frozenset(CUSTOMER_EDITABLE)
-#: Columns computed from the name, after the customer's own in an insert row.
-_NAME_COLUMNS = ("search_text", "name_key")
+class _Layout:
+    """Where a file keeps each field: ``fields`` (field → its column
+    indexes; 手机 and 电话 may both hold phones), custom fields and consent
+    columns."""
+
+    def __init__(self, columns: dict[int, str]):
+        self.fields: dict[str, list[int]] = {}
+        self.custom: list[tuple[str, int]] = []
+        self.consents: list[tuple[int, str]] = []
+        for index, target in columns.items():
+            if target.startswith("consent."):
+                self.consents.append((index, target))
+            elif target.startswith("custom."):
+                self.custom.append((target[len("custom."):], index))
+            else:
+                self.fields.setdefault(target, []).append(index)
+
+
+#: Fields ``CustomerService.prepare`` resolves or fills in.
+_PREPARED = ("level", "status", "stage", "owner_id", "department_id")
+#: Importer columns that name what the Customer holds as an id.
+_TRANSLATED = {"owner": "owner_id", "department": "department_id"}
+_CUSTOMER_FIELDS = frozenset(attrs.fields_dict(Customer))
 
 
 _paused = 0
@@ -538,9 +637,24 @@ def _cycle_collection_paused() -> Iterator[None]:
                     gc.enable()
 
 
-class _RowError(Exception):
-    def __init__(self, column: str, reason: str):
-        self.column, self.reason = column, reason
+@dataclass
+class _RowError:
+    column: str
+    reason: str
+
+
+def _row_error(error: ValidationError) -> _RowError:
+    """The first of an error's messages as (field, problem); a message
+    naming no field goes under ""."""
+    column, _, reason = error.errors[0].partition(": ")
+    return _RowError(column if reason else "", reason or error.errors[0])
+
+
+def _known(value: int | ValidationError) -> int:
+    """A cached lookup's result: the id, or its error raised again."""
+    if isinstance(value, ValidationError):
+        raise value
+    return value
 
 
 def _translate(table: dict[str, str], value: str, field: str) -> str:

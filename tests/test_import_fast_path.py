@@ -1,7 +1,7 @@
-"""The importer's bulk path: rows validated without ``Customer(**fields)``
-must be judged by the same rules with the same words, name tokens cached per
-import must be the tokens of each row, and codes generated ahead of the
-insert must be the service's codes."""
+"""The importer's bulk path: rows validated without ``Customer(**fields)``,
+one at a time or column by column, must be judged by the same rules with the
+same words, name tokens cached per import must be the tokens of each row, and
+codes generated ahead of the insert must be the service's codes."""
 
 import gc
 
@@ -41,6 +41,36 @@ def outcome(build, fields):
 @pytest.mark.parametrize("fields", FIELDS)
 def test_the_bulk_builder_judges_as_the_class_does(fields):
     assert outcome(build_customer, fields) == outcome(lambda given: Customer(**given), fields)
+
+
+def as_columns(rows):
+    """Rows of fields as columns, "" where a row does not give a field."""
+    names = sorted({name for row in rows for name in row})
+    return {name: [row.get(name, "") for row in rows] for name in names}
+
+
+def test_checking_columns_judges_each_row_as_the_class_does():
+    rows = FIELDS + FIELDS[:3]  # repeated rows: values checked once, each row still judged
+    converted, failed = build_customer.check_columns(as_columns(rows), len(rows))
+    for row, fields in enumerate(rows):
+        expected = outcome(lambda given: Customer(**given), fields)
+        if isinstance(expected, Customer):
+            assert row not in failed, (fields, failed.get(row))
+            assert build_customer.assemble({name: values[row] for name, values in converted.items()}) == expected
+        else:
+            assert failed[row].errors == expected, fields
+
+
+def test_a_default_that_fails_fails_every_row_once_checked_as_columns():
+    converted, failed = build_customer.check_columns({"city": ["上海", "北京"]}, 2)
+    assert [failed[row].errors for row in (0, 1)] == [["name: must not be empty"]] * 2
+
+
+def test_customers_assembled_from_repeated_values_do_not_share_lists():
+    converted, failed = build_customer.check_columns({"name": ["甲", "乙"], "tags": ["vip", "vip"]}, 2)
+    first, second = (build_customer.assemble({name: values[row] for name, values in converted.items()}) for row in (0, 1))
+    first.tags.append("老客户")
+    assert (failed, second.tags) == ({}, ["vip"])
 
 
 def test_built_customers_do_not_share_default_lists():
@@ -136,3 +166,13 @@ def test_collection_is_paused_only_while_importing(crm, register_plugin, tmp_pat
     with pytest.raises(ValidationError), crm.unit_of_work() as uow:
         CustomerImport(uow).run(write(tmp_path / "none.csv", "电话\n1\n"))
     assert seen == [False] and gc.isenabled()
+
+
+def test_a_cell_may_hold_several_phones_and_emails_as_an_export_writes_them(crm, tmp_path):
+    source = write(tmp_path / "many.csv", "客户名称,手机,电话,邮箱\n张伟,13800138000;139 0013 9000,021-5555 1234,a@example.com；B@example.com\n")
+    with crm.unit_of_work() as uow:
+        result = CustomerImport(uow).run(source)
+        [customer] = uow.customers.search("张伟")
+    assert (result.created, result.rejected) == (1, [])
+    assert customer.phones == ["13800138000", "13900139000", "02155551234"]
+    assert customer.emails == ["a@example.com", "b@example.com"]

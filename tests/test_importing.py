@@ -87,12 +87,14 @@ def test_duplicates_of_stored_customers_are_skipped_updated_or_merged(cli, make,
 
 def test_reimporting_an_export_changes_nothing(cli, make, tmp_path):
     make.customer(name="张伟", phones=["13800138000"], emails=["zw@example.com"], tags=["vip"], birthday="1985-06-18", city="上海")
-    make.customer(name="上海明源地产有限公司", kind="organization", phones=["021-55551234"], industry="房地产")
+    make.customer(name="上海明源地产有限公司", kind="organization", phones=["021-55551234", "13900139000"],
+                  emails=["info@mingyuan.example", "sales@mingyuan.example"], industry="房地产")
     cli("export", "customers", str(tmp_path / "export.csv"))
     before = cli("customer", "list", json=True).json
     for mode in ("skip", "update", "merge"):
         result = cli("import", "customers", str(tmp_path / "export.csv"), "--on-duplicate", mode, json=True)
         assert (result.json["created"], result.json["updated"], result.json["merged"]) == (0, 0, 0), mode
+        assert result.json["rejected"] == (2 if mode == "skip" else 0), mode  # skipped duplicates are listed as such
     assert cli("customer", "list", json=True).json == before
 
 

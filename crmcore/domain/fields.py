@@ -10,6 +10,7 @@ from crmcore.errors import ValidationError
 from crmcore.phones import normalise_phone
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_LIST_SEPARATORS = re.compile(r"[;,，；、]")
 
 
 def optional_text(value: Any) -> str | None:
@@ -111,5 +112,5 @@ def _as_list(values: Any) -> list[Any]:
     if values is None or values == "":
         return []
     if isinstance(values, str):
-        return [part for part in re.split(r"[;,，；、]", values) if part.strip()]
+        return [part for part in _LIST_SEPARATORS.split(values) if part.strip()]
     return [value for value in values if value not in (None, "")]

@@ -5,41 +5,55 @@ processing parameters row by row."""
 
 from __future__ import annotations
 
-from operator import itemgetter
-from typing import Any, Callable, Sequence
+from itertools import repeat
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from attrs import define
 
 from sqlalchemy import Connection, Table, func, insert, literal, select
+
+
+@define(frozen=True)
+class Same:
+    """One value for every row of a bulk insert (a timestamp, a default):
+    bind-processed once, and a column that is NULL in every row."""
+
+    value: Any
 
 
 def bulk_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table``."""
     if not rows:
         return
-    names = list(rows[0])
-    values = itemgetter(*names)
-    insert_tuples(connection, table, names, [values(row) for row in rows] if len(names) > 1 else [(row[names[0]],) for row in rows])
+    insert_columns(connection, table, {name: [row[name] for row in rows] for name in rows[0]}, len(rows))
 
 
-def insert_tuples(connection: Connection, table: Table, names: Sequence[str], rows: list[Sequence[Any]]) -> None:
-    """Insert ``rows`` (sequences of values for the columns ``names``, in
-    that order) into ``table``: the bulk path without a dict per row.
+def insert_columns(connection: Connection, table: Table, columns: Mapping[str, Sequence[Any] | Same], count: int) -> None:
+    """Insert ``count`` rows into ``table``, given column by column
+    (``{column name: its values in row order}``, or ``Same(value)``): the
+    bulk path without a dict per row.
 
     A column that is NULL in every row and has no server default is left
     out of the statement: it is NULL all the same, and SQLite inserts a
     row of customers (13 such columns from a typical import) in half the
     time without them."""
-    if not rows:
+    if count <= 0:
         return
     dialect = connection.dialect
-    columns = list(zip(*rows))
-    count = len(rows)
-    kept = [index for index, (name, values) in enumerate(zip(names, columns))
-            if values.count(None) != count or table.c[name].server_default is not None] or [0]  # a statement names one column at least
-    names = [names[index] for index in kept]
-    values_by_column: list[Sequence[Any]] = []
-    for index, name in zip(kept, names):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        values_by_column.append(columns[index] if process is None else _column(columns[index], process))
+    names: list[str] = []
+    values_by_column: list[Iterable[Any]] = []
+    for name, values in columns.items():
+        column = table.c[name]
+        if column.server_default is None and (values.value is None if isinstance(values, Same) else values.count(None) == count):
+            continue
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if isinstance(values, Same):
+            values_by_column.append(repeat(values.value if process is None else process(values.value), count))
+        else:
+            values_by_column.append(values if process is None else _column(values, process))
+        names.append(name)
+    if not names:  # a statement names one column at least
+        names, values_by_column = [next(iter(columns))], [repeat(None, count)]
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     quote = dialect.identifier_preparer.quote
     sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES ({', '.join([marker] * len(names))})"
