@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("litestar")
-httpx = pytest.importorskip("httpx")
+pytest.importorskip("httpx")
 
 from crmcore.testing import screenshot  # noqa: E402
 from crmcore.web.i18n import untranslated  # noqa: E402
@@ -42,15 +42,6 @@ def score(crm) -> None:
         uow.service("analytics").score(as_of=AS_OF)
 
 
-def login(web, username: str) -> httpx.Client:
-    """An httpx client logged in through the login form."""
-    client = httpx.Client(base_url=web.url, follow_redirects=False)
-    token = re.search(r'name="_csrf" value="([^"]+)"', client.get("/login").text).group(1)
-    response = client.post("/login", data={"username": username, "password": "Test-Passw0rd", "_csrf": token})
-    assert response.status_code == 303, response.text
-    return client
-
-
 def test_every_message_of_the_pages_is_translated_to_chinese():
     assert untranslated(PACKAGE, PACKAGE / "locale") == {}
 
@@ -63,28 +54,29 @@ def test_permissions_scoping_and_csrf_are_those_of_the_api(web, crm, seeded):
     with crm.unit_of_work() as uow:  # "own" sees only the customer it owns
         uow.customers.update(seeded[1], owner_id=uow.users.find("own").id)
 
-    clerk = login(web, "clerk")
-    assert clerk.get("/analytics").status_code == 403
-    assert "/analytics" not in clerk.get("/").text
+    with web.client("clerk") as clerk:
+        assert clerk.get("/analytics").status_code == 403
+        assert "/analytics" not in clerk.get("/").text
 
-    own = login(web, "own")
-    churn = own.get("/analytics/churn", params={"above": "0"})
-    assert churn.status_code == 200
-    assert set(map(int, re.findall(r'href="/customers/(\d+)"', churn.text))) <= {seeded[1]}
-    rfm = own.get("/analytics")
-    assert re.search(r'data-segment="lost">1<', rfm.text) and "champions" not in rfm.text
+    with web.client("own") as own:
+        churn = own.get("/analytics/churn", params={"above": "0"})
+        assert churn.status_code == 200
+        assert set(map(int, re.findall(r'href="/customers/(\d+)"', churn.text))) <= {seeded[1]}
+        rfm = own.get("/analytics")
+        assert re.search(r'data-segment="lost">1<', rfm.text) and "champions" not in rfm.text
 
-    viewer = login(web, "viewer")
-    assert viewer.post("/analytics/score", data={"window": "365d"}).status_code in (403, 404)  # no form token
-    token = re.search(r'name="_csrf" value="([^"]+)"', viewer.get("/analytics").text).group(1)
-    assert viewer.post("/analytics/score", data={"_csrf": token}).status_code == 403  # no analytics.compute
-    assert viewer.get("/analytics/churn", params={"above": "150"}).status_code == 422
+    with web.client("viewer") as viewer:
+        assert viewer.post("/analytics/score", data={"window": "365d"}).status_code in (403, 404)  # no form token
+        token = re.search(r'name="_csrf" value="([^"]+)"', viewer.get("/analytics").text).group(1)
+        assert viewer.post("/analytics/score", data={"_csrf": token}).status_code == 403  # no analytics.compute
+        assert viewer.get("/analytics/churn", params={"above": "150"}).status_code == 422
 
 
 def test_the_customer_panel_is_in_english_for_english_users(web, crm, seeded):
     score(crm)
     web.user("emma", permissions=ANALYST, locale="en")
-    page = login(web, "emma").get(f"/customers/{seeded[12]}").text
+    with web.client("emma") as emma:
+        page = emma.get(f"/customers/{seeded[12]}").text
     assert "Customer value analysis" in page and "Champions" in page and "客户价值分析" not in page
 
 
@@ -169,8 +161,10 @@ def test_the_dashboard_lists_valuable_customers_at_risk_for_analysts_only(web, c
     with crm.unit_of_work() as uow:
         at_risk = uow.service("analytics").churn_list(above=0.7, limit=5)
     assert at_risk, "the seeded purchases leave customers at risk"
-    dashboard = login(web, "analyst").get("/").text
+    with web.client("analyst") as analyst:
+        dashboard = analyst.get("/").text
     assert "高价值流失风险客户" in dashboard
     linked = re.findall(r'<li><a href="/customers/(\d+)">', dashboard)
     assert [int(i) for i in linked] == [row["customer_id"] for row in at_risk]
-    assert "高价值流失风险客户" not in login(web, "clerk").get("/").text
+    with web.client("clerk") as clerk:
+        assert "高价值流失风险客户" not in clerk.get("/").text
