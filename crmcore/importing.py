@@ -248,6 +248,7 @@ class CustomerImport:
         self._consents: dict[int, list[tuple[str, str, bool]]] = {}  # line → (purpose, channel, granted)
         self._file = ""
         self._header: list[str] = []
+        self._stored_before = True  # were customers stored before this import? (see _process)
         self._titles: dict[str, str] = {}
         self._validate_hooks = bool(uow.hook.crm_validate_customer.get_hookimpls())
         # (name, kind) → (search_text, name_key): names repeat a lot in a
@@ -267,6 +268,7 @@ class CustomerImport:
             raise ValidationError.field("columns", f"no name column (客户名称/name) among {', '.join(header)}")
         result = ImportResult(file=path.name, unknown_columns=unknown)
         self._file, self._header = path.name, header
+        self._stored_before = self.uow.execute(select(customers.c.id).limit(1)).first() is not None
         self._titles = {target: header[index] for index, target in columns.items()}
         layout = _Layout(columns)
         batch: list[tuple[int, list[str]]] = []
@@ -301,14 +303,11 @@ class CustomerImport:
         for row, error in failed.items():
             line, cells = batch[row]
             self._reject(result, line, cells, error.column, error.reason)
-        codes, phones, emails = fields.get("code"), fields.get("phones"), fields.get("emails")
         seen = self._seen
         fresh: list[tuple[int, list[str]]] = []  # (row, its identities)
-        for row in range(len(batch)):
+        for row, keys in enumerate(_identities(fields, len(batch))):
             if row in failed:
                 continue
-            keys = [*((f"code:{codes[row]}",) if codes and codes[row] else ()),
-                    *(f"phone:{p}" for p in (phones[row] if phones else ())), *(f"email:{e}" for e in (emails[row] if emails else ()))]
             claimed = next((seen[key] for key in keys if key in seen), None)
             if claimed is not None:
                 line, cells = batch[row]
@@ -317,9 +316,8 @@ class CustomerImport:
             for key in keys:
                 seen.setdefault(key, batch[row][0])
             fresh.append((row, keys))
-        stored = self._stored({codes[row] for row, _ in fresh if codes[row]} if codes else set(),
-                              {p for row, _ in fresh for p in phones[row]} if phones else set(),
-                              {e for row, _ in fresh for e in emails[row]} if emails else set())
+        # rows match what was stored before the import; among themselves they match through `seen`
+        stored = self._stored({key for _, keys in fresh for key in keys}) if self._stored_before else {}
         new = []
         for row, keys in fresh:
             existing = next((stored[key] for key in keys if key in stored), None) if stored else None
@@ -381,24 +379,20 @@ class CustomerImport:
         combination (on a customer of only those fields) and custom fields
         are cleaned per row, as prepare cleans them."""
         defaults = build_customer.assemble({})
-        columns = [fields.get(name) or [getattr(defaults, name)] * count for name in _PREPARED]
-        prepared: list[list[Any]] = [[None] * count for _ in _PREPARED]
+        keys = list(zip(*(fields.get(name) or repeat(getattr(defaults, name), count) for name in _PREPARED)))
         memo = self._prepared
-        for row, key in enumerate(zip(*columns)):
-            if row in failed:
-                continue
-            outcome = memo.get(key)
-            if outcome is None:
-                try:
-                    customer = self.uow.customers.prepare(build_customer.assemble(dict(zip(_PREPARED, key))))
-                    outcome = memo[key] = tuple(getattr(customer, name) for name in _PREPARED)
-                except ValidationError as error:
-                    outcome = memo[key] = error
-            if isinstance(outcome, ValidationError):
-                failed[row] = outcome
-                continue
-            for values, value in zip(prepared, outcome):
-                values[row] = value
+        for key in set(keys).difference(memo):
+            try:
+                customer = self.uow.customers.prepare(build_customer.assemble(dict(zip(_PREPARED, key))))
+                memo[key] = tuple(getattr(customer, name) for name in _PREPARED)
+            except ValidationError as error:
+                memo[key] = error
+        outcomes = list(map(memo.__getitem__, keys))
+        for row, outcome in enumerate(outcomes):
+            if type(outcome) is not tuple:
+                failed.setdefault(row, outcome)
+                outcomes[row] = (None,) * len(_PREPARED)
+        prepared = list(map(list, zip(*outcomes)))
         fields.update(zip(_PREPARED, prepared))
         custom = fields.get("custom")
         if custom:
@@ -455,17 +449,21 @@ class CustomerImport:
                 self._departments[name] = error
         return _known(self._departments[name])
 
-    def _stored(self, codes: set[str], phones: set[str], emails: set[str]) -> dict[str, int]:
-        """Identities (``code:…``, ``phone:…``, ``email:…``) of the batch that
-        stored customers already have, with their ids; one query per kind."""
+    def _stored(self, identities: set[str]) -> dict[str, int]:
+        """Those of ``identities`` (``code:…``, ``phone:…``, ``email:…``)
+        that stored customers have, with their ids; one query per kind."""
         found: dict[str, int] = {}
+        by_kind: dict[str, list[str]] = {}
+        for identity in identities:
+            kind, _, value = identity.partition(":")
+            by_kind.setdefault(kind, []).append(value)
         lookups = (
-            ("code", codes, customers.c.code, customers.c.id, None),
-            ("phone", phones, customer_phones.c.number, customer_phones.c.customer_id, customer_phones.c.contact_id),
-            ("email", emails, customer_emails.c.email, customer_emails.c.customer_id, customer_emails.c.contact_id),
+            ("code", customers.c.code, customers.c.id, None),
+            ("phone", customer_phones.c.number, customer_phones.c.customer_id, customer_phones.c.contact_id),
+            ("email", customer_emails.c.email, customer_emails.c.customer_id, customer_emails.c.contact_id),
         )
-        for kind, values, column, id_column, contact in lookups:
-            ordered = sorted(values)
+        for kind, column, id_column, contact in lookups:
+            ordered = sorted(by_kind.get(kind, ()))
             for start in range(0, len(ordered), 2000):
                 query = select(column, id_column).where(column.in_(ordered[start:start + 2000]))
                 if contact is not None:
@@ -582,6 +580,22 @@ class CustomerImport:
             taken.add(code)
             codes.append(code)
         return codes
+
+
+def _identities(fields: dict[str, list[Any]], count: int) -> list[list[str]]:
+    """Each row's identities, by which it is the same customer as another:
+    ``code:C000001``, ``phone:13800138000``, ``email:a@example.com``."""
+    identities: list[list[str]] = [[] for _ in range(count)]
+    for field, prefix in (("code", "code:"), ("phones", "phone:"), ("emails", "email:")):
+        values = fields.get(field)
+        if not values:
+            continue
+        if field == "code":
+            values = [[code] if code else () for code in values]
+        for keys, given in zip(identities, values):
+            if given:  # most rows have one value or none
+                keys += [prefix + value for value in given]
+    return identities
 
 
 class _Layout:
