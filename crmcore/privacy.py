@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from attrs import frozen
 from sqlalchemy import Text, cast, delete, false, func, or_, select, update
 
+from crmcore.audit import like_patterns, mentions
 from crmcore.domain.customers import Customer
 from crmcore.errors import Conflict, CRMError, HookFailed, PermissionDenied, ValidationError
 from crmcore.search import index_names, name_key, search_tokens
@@ -256,13 +257,8 @@ class _Values:
         return value
 
     def patterns(self) -> list[str]:
-        """LIKE patterns finding JSON text that may hold a value: as stored
-        raw (PostgreSQL's JSONB) and escaped (SQLite's JSON text)."""
-        found = set()
-        for text in self.distinctive | self.names:
-            for form in (text, json.dumps(text)[1:-1]):
-                found.add("%" + form.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
-        return sorted(found)
+        """LIKE patterns finding JSON text that may hold a name or distinctive value."""
+        return like_patterns(self.distinctive | self.names)
 
 
 #: Fields of the core's audit entries that hold personal values, by kind of value.
@@ -307,7 +303,14 @@ def _erase(uow: "UnitOfWork", customer_id: int, reason: str) -> dict[str, Any]:
     if state[first.id].erased_at is not None:
         raise Conflict(f"customer {customer_id} was already erased")
 
-    # 1. plugins first, while the core's records still show who the person is
+    with uow.audit._erasure() as scrubbed:
+        return _erase_group(uow, group, state, reason, scrubbed)
+
+
+def _erase_group(uow: "UnitOfWork", group: list[Customer], state: dict[int, Any], reason: str, scrubbed: set[int]) -> dict[str, Any]:
+    first, ids = group[0], [c.id for c in group]
+    # 1. plugins first, while the core's records still show who the person is;
+    # their scrubs of audit entries (uow.audit.scrub) land in ``scrubbed``
     plugins = []
     for impl in _plugin_impls(uow, "crm_privacy_erase"):
         for customer in group:
@@ -362,17 +365,8 @@ def _erase(uow: "UnitOfWork", customer_id: int, reason: str) -> dict[str, Any]:
     for changes in own.values():
         values.harvest(changes)
     own_ids = set(own)
-    patterns = values.patterns()
-    candidates = select(audit_log.c.id, audit_log.c.changes).where(or_(
-        audit_log.c.id.in_(own_ids) if own_ids else false(),
-        *(cast(audit_log.c.changes, Text).like(p, escape="\\") for p in patterns),
-    ))
-    audited = 0
-    for entry_id, changes in uow.execute(candidates).all():
-        scrubbed = values.scrub(changes, own=entry_id in own_ids)
-        if scrubbed != changes:
-            uow.execute(update(audit_log).where(audit_log.c.id == entry_id).values(changes=scrubbed))
-            audited += 1
+    uow.audit._rewrite(or_(audit_log.c.id.in_(own_ids) if own_ids else false(), mentions(values.distinctive | values.names)),
+                       lambda entry_id, changes: values.scrub(changes, own=entry_id in own_ids))
     messages = _erase_outbox(uow, ids, values)
 
     # 5. SQLite's FTS5 keeps deleted tokens in old segments until they merge
@@ -381,7 +375,7 @@ def _erase(uow: "UnitOfWork", customer_id: int, reason: str) -> dict[str, Any]:
         uow.after_commit(lambda: checkpoint(uow.crm))
 
     done = {"customer_ids": ids, "plugins": plugins, "contacts": len(contact_rows), "activities": len(activity_rows),
-            "outbox_messages": messages, "audit_entries_scrubbed": audited}
+            "outbox_messages": messages, "audit_entries_scrubbed": len(scrubbed)}
     uow.audit.record(ENTITY, first.id, "erase", {"reason": values.scrub(reason, own=True), **done})
     return done
 

@@ -9,9 +9,9 @@ A failed delivery is retried with exponential backoff, up to MAX_ATTEMPTS.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
 from crmcore.domain.outbox import OutboxMessage
 from crmcore.errors import ValidationError
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from crmcore.storage.unit_of_work import UnitOfWork
 
 MAX_ATTEMPTS = 8
+#: What a plugin may rewrite in its messages (OutboxService.scrub): their content, not where or whether they go.
+SCRUBBABLE = ("subject", "body", "payload")
 
 
 class OutboxService:
@@ -81,6 +83,49 @@ class OutboxService:
         if purpose:
             query = query.where(outbox.c.purpose == purpose)
         return self.uow.execute(query.values(status="cancelled")).rowcount
+
+    def withdraw(self, message_ids: Iterable[int], reason: str) -> int:
+        """Cancel those of these messages that are still pending, with
+        ``reason`` as their error (shown by ``crm outbox list``): a plugin
+        taking back what it queued. Sent, failed and cancelled ones stay as
+        they are. Returns how many were cancelled."""
+        if not (reason or "").strip():
+            raise ValidationError.field("reason", "must not be empty")
+        ids = sorted(set(message_ids))
+        return sum(self.uow.execute(update(outbox).where(outbox.c.id.in_(ids[start:start + 1000]), outbox.c.status == "pending")
+                                    .values(status="cancelled", error=reason)).rowcount
+                   for start in range(0, len(ids), 1000))
+
+    def scrub(self, message_ids: Iterable[int], replace: Callable[[OutboxMessage], dict[str, Any]]) -> int:
+        """Rewrite the content of these messages: a person's data copied
+        into them goes (erasure, retention). ``replace(message)`` returns new
+        values for any of ``subject``, ``body`` and ``payload`` (others raise
+        ValidationError naming the field: recipient, status and the rest are
+        the outbox's); a message whose values it returns unchanged is not
+        written. In the caller's transaction; returns how many changed.
+
+        ::
+
+            uow.outbox.scrub(ids, lambda m: {"payload": {k: v for k, v in m.payload.items() if k != "html"}})
+        """
+        ids = sorted(set(message_ids))
+        changed = []
+        for start in range(0, len(ids), 1000):
+            rows = self.uow.execute(select(outbox).where(outbox.c.id.in_(ids[start:start + 1000])).order_by(outbox.c.id)).mappings()
+            for message in [from_row(OutboxMessage, row) for row in rows]:
+                values = dict(replace(message) or {})
+                for name in values:
+                    if name not in SCRUBBABLE:
+                        raise ValidationError.field(name, f"cannot be scrubbed (only {', '.join(SCRUBBABLE)})")
+                if any(values[name] != getattr(message, name) for name in values):
+                    if "payload" in values:
+                        values["payload"] = jsonable(values["payload"] or {})
+                    changed.append({"message_id": message.id,
+                                    **{f"new_{name}": values.get(name, getattr(message, name)) for name in SCRUBBABLE}})
+        if changed:
+            self.uow.execute(update(outbox).where(outbox.c.id == bindparam("message_id"))
+                             .values({name: bindparam(f"new_{name}") for name in SCRUBBABLE}), changed)
+        return len(changed)
 
 
 def deliver_pending(crm: "CRM", *, limit: int | None = None) -> dict[str, int]:

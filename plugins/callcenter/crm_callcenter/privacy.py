@@ -29,7 +29,7 @@ from sqlalchemy import bindparam, false, func, or_, select, update
 
 from crmcore import ValidationError
 from crmcore.phones import try_normalise_phone
-from crmcore.tables import audit_log, contacts
+from crmcore.tables import contacts
 
 from crm_callcenter.tables import call_events, calls, surveys, ticket_events, tickets
 
@@ -202,24 +202,8 @@ def _erase_audit(uow: "UnitOfWork", person: Person, texts: list[str]) -> int:
     core scrubs them too; older ones do not, so their free text (subjects,
     reasons) and the person's values are replaced here, and they are tagged
     with ``customer_id`` so the core treats them as the person's."""
-    targets = {"callcenter_ticket": person.ticket_ids, "callcenter_survey": person.survey_ids}
-    count = 0
-    for entity, ids in targets.items():
-        for chunk in _chunks([str(i) for i in ids]):
-            rows = uow.execute(select(audit_log.c.id, audit_log.c.changes).where(
-                audit_log.c.entity == entity, audit_log.c.entity_id.in_(chunk))).all()
-            changes = []
-            for entry_id, data in rows:
-                if not isinstance(data, dict):
-                    continue
-                scrubbed = {**_scrub(data, texts), "customer_id": person.customer_id}
-                if scrubbed != data:
-                    changes.append({"entry_id": entry_id, "new_changes": scrubbed})
-            if changes:
-                uow.execute(update(audit_log).where(audit_log.c.id == bindparam("entry_id"))
-                            .values(changes=bindparam("new_changes")), changes)
-            count += len(changes)
-    return count
+    return uow.audit.scrub({"callcenter_ticket": person.ticket_ids, "callcenter_survey": person.survey_ids},
+                           lambda changes: {**_scrub(changes, texts), "customer_id": person.customer_id})
 
 
 # ---------------------------------------------------------------------------

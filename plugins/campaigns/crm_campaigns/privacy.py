@@ -24,15 +24,14 @@ revenue, leads.
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Text, cast, false, func, or_, select, update
+from sqlalchemy import false, func, or_, select, update
 
 from crmcore import ValidationError
-from crmcore.tables import audit_log, outbox
+from crmcore.tables import outbox
 
 from crm_campaigns.tables import audience, blacklist, campaigns, leads, messages, optouts, responses, segments
 
@@ -44,6 +43,8 @@ ERASED = "(erased)"
 #: The retention rule's default: copies of rendered messages are cleared after this many days.
 DEFAULT_MESSAGE_DAYS = 90.0
 RETENTION_RULE = "campaigns.message_copies"
+#: The outbox's error on messages the plugin took back (as CampaignsService writes it).
+WITHDRAWN = "withdrawn by campaigns"
 
 
 # ---------------------------------------------------------------------------
@@ -150,10 +151,10 @@ def erase(uow: "UnitOfWork", customer: "Customer", reason: str) -> dict[str, int
     the plugin's states agree with the outbox's."""
     from crm_campaigns.services import CampaignsService
 
-    service = CampaignsService(uow)
-    service.sync_delivery(customer_ids=[customer.id])
-    withdrawn = service._withdraw(messages.c.customer_id == customer.id)
-    done = {"withdrawn": withdrawn}
+    queued = uow.execute(select(messages.c.outbox_id).where(messages.c.customer_id == customer.id, messages.c.status == "queued",
+                                                            messages.c.outbox_id.isnot(None))).scalars().all()
+    done = {"withdrawn": uow.outbox.withdraw(queued, reason=WITHDRAWN)}
+    CampaignsService(uow).sync_delivery(customer_ids=[customer.id])  # the messages show what the outbox did
     done["messages"] = uow.execute(update(messages).where(_messages_of(customer)).values(
         recipient=ERASED, subject=None, error=None)).rowcount
     done["responses"] = uow.execute(update(responses).where(responses.c.customer_id == customer.id, responses.c.note.isnot(None))
@@ -191,22 +192,7 @@ def _scrub_audit(uow: "UnitOfWork", scrubber: _Scrubber) -> int:
     """The plugin's own audit entries on segments and campaigns that copied
     the person's values (a segment's criteria, a campaign's name). Entries
     about the customer carry ``customer_id`` and are the core's to scrub."""
-    patterns = set()
-    for secret in scrubber.secrets():
-        for form in (secret, json.dumps(secret)[1:-1]):  # as stored: raw (JSONB) or escaped (JSON text)
-            patterns.add("%" + form.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
-    if not patterns:
-        return 0
-    query = select(audit_log.c.id, audit_log.c.changes).where(
-        audit_log.c.entity.in_(("campaigns.segment", "campaigns.campaign")),
-        or_(*(cast(audit_log.c.changes, Text).like(p, escape="\\") for p in sorted(patterns))))
-    changed = 0
-    for entry_id, changes in uow.execute(query).all():
-        scrubbed = scrubber.value(changes)
-        if scrubbed != changes:
-            uow.execute(update(audit_log).where(audit_log.c.id == entry_id).values(changes=scrubbed))
-            changed += 1
-    return changed
+    return uow.audit.scrub({"campaigns.segment": None, "campaigns.campaign": None}, scrubber.value, mentioning=scrubber.secrets())
 
 
 # ---------------------------------------------------------------------------

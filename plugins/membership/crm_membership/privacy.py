@@ -36,9 +36,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlalchemy import and_, func, or_, select, update
 
-from crmcore import ValidationError, normalise_phone
-from crmcore.privacy import ERASED
-from crmcore.storage.tables import audit_log
+from crmcore import ERASED, ValidationError, normalise_phone
+from crmcore.tables import audit_log
 
 from crm_membership.tables import (
     applications,
@@ -56,8 +55,7 @@ from crm_membership.tables import (
 )
 
 if TYPE_CHECKING:
-    from crmcore.domain.customers import Customer
-    from crmcore.storage.unit_of_work import UnitOfWork
+    from crmcore import Customer, UnitOfWork
 
 #: Tables keyed by member, exported whole.
 BY_MEMBER = (cards, balances, ledger, pending, awards, tier_changes, redemptions, event_members)
@@ -262,17 +260,12 @@ def erase(uow: "UnitOfWork", customer: "Customer", reason: str) -> dict[str, int
 
     # the plugin's audit entries about the person: free text goes, and each
     # carries "customer_id" so that the core treats every value in it as theirs
-    condition = _own_audit(uow, member_ids, own_apps)
-    if condition is not None:
-        for entry_id, changes in uow.execute(select(audit_log.c.id, audit_log.c.changes).where(condition)).all():
-            cleaned = dict(changes) if isinstance(changes, dict) else {"changes": changes}
-            cleaned.setdefault("customer_id", customer.id)
-            for key in AUDIT_FREE_TEXT:
-                if cleaned.get(key):
-                    cleaned[key] = ERASED
-            cleaned = scrub.deep(cleaned)
-            if cleaned != changes:
-                uow.execute(update(audit_log).where(audit_log.c.id == entry_id).values(changes=cleaned))
+    def scrubbed(changes: dict[str, Any]) -> dict[str, Any]:
+        cleaned = {"customer_id": customer.id, **changes}
+        cleaned.update({key: ERASED for key in AUDIT_FREE_TEXT if cleaned.get(key)})
+        return scrub.deep(cleaned)
+
+    uow.audit.scrub({MEMBER_ENTITY: member_ids, APPLICATION_ENTITY: own_apps}, scrubbed)
     return done
 
 

@@ -16,10 +16,10 @@ import os
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable
 
-from sqlalchemy import Text, cast, func, or_, select, update
+from sqlalchemy import Text, cast, func, select, update
 
 from crmcore import ValidationError, jsonable
-from crmcore.tables import audit_log, outbox
+from crmcore.tables import outbox
 
 from crm_sales.tables import (
     opportunities,
@@ -147,19 +147,8 @@ def _values(values: Iterable[Any]) -> list[str]:
 def _erase_audit(uow: "UnitOfWork", ids_by_entity: dict[str, list[int]]) -> int:
     """The plugin's own audit entries on these records lose their free text
     (the core then treats entries carrying ``customer_id`` as the person's)."""
-    conditions = [(audit_log.c.entity == entity) & audit_log.c.entity_id.in_([str(i) for i in ids])
-                  for entity, ids in ids_by_entity.items() if ids]
-    if not conditions:
-        return 0
-    count = 0
-    for entry_id, changes in uow.execute(select(audit_log.c.id, audit_log.c.changes).where(or_(*conditions))).all():
-        if not isinstance(changes, dict):
-            continue
-        scrubbed = {key: _blank(value) if key in _AUDIT_TEXT else value for key, value in changes.items()}
-        if scrubbed != changes:
-            uow.execute(update(audit_log).where(audit_log.c.id == entry_id).values(changes=scrubbed))
-            count += 1
-    return count
+    return uow.audit.scrub(ids_by_entity, lambda changes: {key: _blank(value) if key in _AUDIT_TEXT else value
+                                                           for key, value in changes.items()})
 
 
 def _blank(value: Any) -> Any:
@@ -176,31 +165,25 @@ def _erase_outbox(uow: "UnitOfWork", customer_id: int, opportunity_ids: list[int
     """Sales' own outbox content: the rendered quote in e-mails to the
     customer (the core clears recipient, subject and body of those), and the
     customer's and deals' names in stale notices to managers."""
-    count = 0
-    quote_mails = uow.execute(select(outbox.c.id, outbox.c.payload).where(
-        outbox.c.customer_id == customer_id, cast(outbox.c.payload, Text).like("%sales.quote%"))).all()
-    for message_id, payload in quote_mails:
-        if isinstance(payload, dict) and payload.get("kind") == "sales.quote" and "html" in payload:
-            uow.execute(update(outbox).where(outbox.c.id == message_id).values(
-                payload={k: v for k, v in payload.items() if k != "html"}))
-            count += 1
+    quote_mails = uow.execute(select(outbox.c.id).where(
+        outbox.c.customer_id == customer_id, cast(outbox.c.payload, Text).like("%sales.quote%"))).scalars().all()
+    count = uow.outbox.scrub(quote_mails, _without_quote)
     if not opportunity_ids or not mentions:
         return count
-    notices = uow.execute(select(outbox.c.id, outbox.c.subject, outbox.c.body, outbox.c.payload).where(
-        cast(outbox.c.payload, Text).like("%sales.stale%"))).all()
     wanted = set(opportunity_ids)
-    for message_id, subject, body, payload in notices:
-        if not isinstance(payload, dict) or payload.get("kind") != "sales.stale":
-            continue
-        if not wanted & set(payload.get("opportunity_ids") or []):
-            continue
-        before = {"subject": subject, "body": body}
-        changes = {k: _replace(v, mentions) for k, v in before.items()}
-        changes = {k: v for k, v in changes.items() if v != before[k]}
-        if changes:
-            uow.execute(update(outbox).where(outbox.c.id == message_id).values(changes))
-            count += 1
-    return count
+    notices = [message_id for message_id, payload in uow.execute(select(outbox.c.id, outbox.c.payload).where(
+        cast(outbox.c.payload, Text).like("%sales.stale%"))).all()
+        if isinstance(payload, dict) and payload.get("kind") == "sales.stale" and wanted & set(payload.get("opportunity_ids") or [])]
+    return count + uow.outbox.scrub(notices, lambda message: {"subject": _replace(message.subject, mentions),
+                                                              "body": _replace(message.body, mentions)})
+
+
+def _without_quote(message: Any) -> dict[str, Any]:
+    """A quote e-mail's payload without the rendered quote (customer name, address, lines)."""
+    payload = message.payload
+    if isinstance(payload, dict) and payload.get("kind") == "sales.quote" and "html" in payload:
+        return {"payload": {k: v for k, v in payload.items() if k != "html"}}
+    return {}
 
 
 def _replace(text: str | None, values: list[str]) -> str | None:
@@ -247,10 +230,7 @@ def retain_quote_html(uow: "UnitOfWork", now: datetime, dry_run: bool) -> int:
         cast(outbox.c.payload, Text).like("%sales.quote%"))).all()
         if isinstance(payload, dict) and payload.get("kind") == "sales.quote" and "html" in payload]
     if not dry_run:
-        for message_id in due:
-            payload = uow.execute(select(outbox.c.payload).where(outbox.c.id == message_id)).scalar_one()
-            uow.execute(update(outbox).where(outbox.c.id == message_id).values(
-                payload={k: v for k, v in payload.items() if k != "html"}))
+        uow.outbox.scrub(due, _without_quote)
     return len(due)
 
 
