@@ -14,53 +14,44 @@ from crmcore.charts import bar_chart
 from crm_membership.services.care import CHANNELS, LANGUAGES, TEMPLATES
 from crm_membership.services.events import MERCHANT_STATUSES
 from crm_membership.web.charts import monthly_chart
-from crm_membership.web.common import cards_of, checked, optional_int, svc
+from crm_membership.web.common import Whole, cards_of, checked, first, optional_int, shown, submit, svc, viewed
 
 # -- events -------------------------------------------------------------------------------------
 
 
-def _events_page(request: Request, uow: Any, *, form: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-                 code: int = 200) -> Response[str]:
-    uow.require("membership.view")
-    return web.page(request, uow, "membership/web/events.html", status=code, events=svc(uow).events.stats(), form=form or {},
-                    errors=errors or {})
+def _events_page(request: Request, uow: Any, **again: Any) -> Response[str]:
+    return shown(request, uow, "membership/web/events.html", events=viewed(uow).events.stats(), **again)
 
 
 @web.get("/events")
 def events(request: Request) -> Response[str]:
-    with web.web_uow(request) as uow:
-        return _events_page(request, uow)
+    return first(request, _events_page)
 
 
 @web.post("/events")
 def event_add(request: Request, data: web.Form) -> Response[str]:
     _ = web.translator(request)
-    with web.web_uow(request, data) as uow:
-        errors: dict[str, str] = {}
-        numbers = {name: optional_int(data, name, errors, minimum=0) for name in ("reward_points", "upgrade_points", "capacity")}
-        added = None
-        if not errors:
-            added, errors = web.attempt(uow, svc(uow).events.add, web.form_value(data, "name"), held_on=web.form_value(data, "held_on"),
-                                        location=web.form_value(data, "location") or None, reward_points=numbers["reward_points"],
-                                        upgrade_points=numbers["upgrade_points"] or 0, capacity=numbers["capacity"], not_found="field")
-        if errors:
-            return _events_page(request, uow, form=dict(data), errors=errors, code=422)
-    return web.redirect(request, f"/membership/events/{added['id']}", _("Event %(name)s added.", name=added["name"]))
+
+    def run(uow: Any, numbers: dict[str, int | None]) -> Any:
+        return svc(uow).events.add(web.form_value(data, "name"), held_on=web.form_value(data, "held_on"),
+                                   location=web.form_value(data, "location") or None, reward_points=numbers["reward_points"],
+                                   upgrade_points=numbers["upgrade_points"] or 0, capacity=numbers["capacity"])
+
+    return submit(request, data, run, _events_page,
+                  lambda added: web.redirect(request, f"/membership/events/{added['id']}", _("Event %(name)s added.", name=added["name"])),
+                  numbers={name: Whole(minimum=0) for name in ("reward_points", "upgrade_points", "capacity")})
 
 
-def _event_page(request: Request, uow: Any, event_id: int, *, failed: str = "", form: dict[str, Any] | None = None,
-                errors: dict[str, str] | None = None, code: int = 200) -> Response[str]:
-    uow.require("membership.view")
-    service = svc(uow)
-    return web.page(request, uow, "membership/web/event.html", status=code, event=service.events.stats(event_id)[0],
-                    people=service.events.participants(event_id), tiers=service.tiers.list(), merchants=service.merchants.list("active"),
-                    failed=failed, form=form or {}, errors=errors or {})
+def _event_page(request: Request, uow: Any, event_id: int, *, failed: str = "", **again: Any) -> Response[str]:
+    service = viewed(uow)
+    return shown(request, uow, "membership/web/event.html", event=service.events.stats(event_id)[0],
+                 people=service.events.participants(event_id), tiers=service.tiers.list(), merchants=service.merchants.list("active"),
+                 failed=failed, **again)
 
 
 @web.get("/events/{event_id:int}")
 def event(request: Request, event_id: FromPath[int]) -> Response[str]:
-    with web.web_uow(request) as uow:
-        return _event_page(request, uow, event_id)
+    return first(request, _event_page, event_id)
 
 
 @web.post("/events/{event_id:int}")
@@ -108,43 +99,39 @@ def event_action(request: Request, event_id: FromPath[int], data: web.Form) -> R
 # -- merchants ----------------------------------------------------------------------------------
 
 
-def _merchants_page(request: Request, uow: Any, status: str = "", *, form: dict[str, Any] | None = None,
-                    errors: dict[str, str] | None = None, code: int = 200) -> Response[str]:
-    uow.require("membership.view")
+def _merchants_page(request: Request, uow: Any, status: str = "", **again: Any) -> Response[str]:
+    service = viewed(uow)
     status = status if status in MERCHANT_STATUSES else ""
-    return web.page(request, uow, "membership/web/merchants.html", status=code, merchants=svc(uow).merchants.list(status or None),
-                    state=status, states=MERCHANT_STATUSES, form=form or {}, errors=errors or {})
+    return shown(request, uow, "membership/web/merchants.html", merchants=service.merchants.list(status or None), state=status,
+                 states=MERCHANT_STATUSES, **again)
 
 
 @web.get("/merchants")
 def merchants(request: Request, status: FromQuery[str] = "") -> Response[str]:
-    with web.web_uow(request) as uow:
-        return _merchants_page(request, uow, status)
+    return first(request, _merchants_page, status)
 
 
 @web.post("/merchants")
 def merchant_add(request: Request, data: web.Form) -> Response[str]:
     _ = web.translator(request)
-    with web.web_uow(request, data) as uow:
-        added, errors = web.attempt(uow, svc(uow).merchants.add, web.form_value(data, "name"), category=web.form_value(data, "category") or None,
-                                    address=web.form_value(data, "address") or None, not_found="field")
-        if errors:
-            return _merchants_page(request, uow, form=dict(data), errors=errors, code=422)
-    return web.redirect(request, f"/membership/merchants/{added['id']}", _("Merchant %(name)s added.", name=added["name"]))
+
+    def run(uow: Any, _numbers: dict[str, int | None]) -> Any:
+        return svc(uow).merchants.add(web.form_value(data, "name"), category=web.form_value(data, "category") or None,
+                                      address=web.form_value(data, "address") or None)
+
+    return submit(request, data, run, _merchants_page,
+                  lambda added: web.redirect(request, f"/membership/merchants/{added['id']}", _("Merchant %(name)s added.", name=added["name"])))
 
 
-def _merchant_page(request: Request, uow: Any, merchant_id: int, *, failed: str = "", form: dict[str, Any] | None = None,
-                   errors: dict[str, str] | None = None, code: int = 200) -> Response[str]:
-    uow.require("membership.view")
-    service = svc(uow)
-    return web.page(request, uow, "membership/web/merchant.html", status=code, merchant=service.merchants.show(merchant_id),
-                    states=MERCHANT_STATUSES, tiers=service.tiers.list(), failed=failed, form=form or {}, errors=errors or {})
+def _merchant_page(request: Request, uow: Any, merchant_id: int, *, failed: str = "", **again: Any) -> Response[str]:
+    service = viewed(uow)
+    return shown(request, uow, "membership/web/merchant.html", merchant=service.merchants.show(merchant_id), states=MERCHANT_STATUSES,
+                 tiers=service.tiers.list(), failed=failed, **again)
 
 
 @web.get("/merchants/{merchant_id:int}")
 def merchant(request: Request, merchant_id: FromPath[int]) -> Response[str]:
-    with web.web_uow(request) as uow:
-        return _merchant_page(request, uow, merchant_id)
+    return first(request, _merchant_page, merchant_id)
 
 
 @web.post("/merchants/{merchant_id:int}")
@@ -183,12 +170,10 @@ def merchant_action(request: Request, merchant_id: FromPath[int], data: web.Form
 # -- care ---------------------------------------------------------------------------------------
 
 
-def _care_page(request: Request, uow: Any, *, form: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-               preview: tuple[str, str] | None = None, code: int = 200) -> Response[str]:
-    uow.require("membership.view")
-    service = svc(uow)
-    return web.page(request, uow, "membership/web/care.html", status=code, templates=TEMPLATES, languages=LANGUAGES, channels=CHANNELS,
-                    tiers=service.tiers.list(), events=service.events.list(), form=form or {}, errors=errors or {}, preview=preview)
+def _care_page(request: Request, uow: Any, *, preview: tuple[str, str] | None = None, **again: Any) -> Response[str]:
+    service = viewed(uow)
+    return shown(request, uow, "membership/web/care.html", templates=TEMPLATES, languages=LANGUAGES, channels=CHANNELS,
+                 tiers=service.tiers.list(), events=service.events.list(), preview=preview, **again)
 
 
 @web.get("/care")
@@ -206,22 +191,20 @@ def care(request: Request, template: FromQuery[str] = "", card: FromQuery[str] =
 @web.post("/care")
 def care_send(request: Request, data: web.Form) -> Response[str]:
     _ = web.translator(request)
-    with web.web_uow(request, data) as uow:
-        errors: dict[str, str] = {}
-        days = optional_int(data, "days", errors, minimum=1) or 30
-        event_id = optional_int(data, "event", errors, minimum=1)
-        counts = None
-        if not errors:
-            counts, errors = web.attempt(uow, svc(uow).care.send, web.form_value(data, "template"), lang=web.form_value(data, "lang") or "zh",
-                                         channel=web.form_value(data, "channel") or "sms", occasion=web.form_value(data, "occasion") or None,
-                                         cards=cards_of(data) or None, tier=web.form_value(data, "tier") or None,
-                                         on=web.form_value(data, "on") or None, days=days, event_id=event_id, not_found="field")
-        if errors:
-            return _care_page(request, uow, form=dict(data), errors=errors, code=422)
-    return web.redirect(request, "/membership/care", _(
-        "%(queued)s of %(selected)s messages queued; already sent %(already)s, no address %(no_address)s, "
-        "do not contact %(dnc)s, no consent %(no_consent)s.", queued=counts["queued"], selected=counts["selected"],
-        already=counts["already_sent"], no_address=counts["no_address"], dnc=counts["do_not_contact"], no_consent=counts["no_consent"]))
+
+    def run(uow: Any, numbers: dict[str, int | None]) -> Any:
+        return svc(uow).care.send(web.form_value(data, "template"), lang=web.form_value(data, "lang") or "zh",
+                                  channel=web.form_value(data, "channel") or "sms", occasion=web.form_value(data, "occasion") or None,
+                                  cards=cards_of(data) or None, tier=web.form_value(data, "tier") or None,
+                                  on=web.form_value(data, "on") or None, days=numbers["days"] or 30, event_id=numbers["event"])
+
+    def done(counts: dict[str, int]) -> Response[str]:
+        return web.redirect(request, "/membership/care", _(
+            "%(queued)s of %(selected)s messages queued; already sent %(already)s, no address %(no_address)s, "
+            "do not contact %(dnc)s, no consent %(no_consent)s.", queued=counts["queued"], selected=counts["selected"],
+            already=counts["already_sent"], no_address=counts["no_address"], dnc=counts["do_not_contact"], no_consent=counts["no_consent"]))
+
+    return submit(request, data, run, _care_page, done, numbers={"days": Whole(minimum=1), "event": Whole(minimum=1)})
 
 
 # -- reports ------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from crmcore import web
 from crm_membership.common import masked_application, parse_day
 from crm_membership.services.members import CHANNELS
 from crm_membership.web.charts import points_over_time
-from crm_membership.web.common import card_url, checked, optional_int, svc
+from crm_membership.web.common import card_url, checked, first, optional_int, svc
 
 PAGE_SIZE = 50
 APPLICATION_STATUSES = ("pending", "approved", "rejected", "all")
@@ -45,8 +45,7 @@ def _applications_page(request: Request, uow: Any, status: str, *, errors: dict[
 
 @web.get("/applications")
 def applications(request: Request, status: FromQuery[str] = "pending") -> Response[str]:
-    with web.web_uow(request) as uow:
-        return _applications_page(request, uow, status)
+    return first(request, _applications_page, status)
 
 
 @web.post("/applications")
@@ -135,8 +134,7 @@ def _card_page(request: Request, uow: Any, number: str, *, failed: str = "", err
 
 @web.get("/cards/{card:str}")
 def card_page(request: Request, card: FromPath[str]) -> Response[str]:
-    with web.web_uow(request) as uow:
-        return _card_page(request, uow, card)
+    return first(request, _card_page, card)
 
 
 def _card_action(request: Request, card: str, data: dict[str, Any], name: str, run: Any, done: str) -> Response[str]:
