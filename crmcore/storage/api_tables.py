@@ -92,7 +92,13 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_webhook_at", "webhook_id", "at"),
 )
 
-#: Imports uploaded through the API: their summary and reject file.
+#: Imports uploaded through the API or the web interface: their summary and
+#: reject file. A web import's row is written when it starts (``running``,
+#: ``summary`` empty) and ends ``done`` or ``failed`` (with ``error``);
+#: ``rows`` (in the file), ``done`` (read so far) and ``updated_at`` (its
+#: worker's last sign of life) feed the progress page (``core_0005``; on
+#: SQLite they are kept beside the database while it runs, see
+#: ``crmcore.api.jobs.ImportProgress``).
 api_imports = Table(
     "api_imports",
     metadata,
@@ -100,9 +106,13 @@ api_imports = Table(
     Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
     Column("kind", String(20), nullable=False),
     Column("file_name", String(300), nullable=False),
-    Column("status", String(20), nullable=False),
+    Column("status", String(20), nullable=False),  # running | done | failed
     Column("summary", Json, nullable=False),
     Column("rejects", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
+    Column("rows", Integer),
+    Column("done", Integer, nullable=False, server_default="0"),
+    Column("error", Text),
+    Column("updated_at", UTCDateTime),
 )

@@ -4,18 +4,20 @@ summary, and the reject file (every row not imported, with line, column and
 reason) to download, fix and import again.
 
 The import itself is the REST API's (``crmcore.api.jobs.ImportJobs``, the
-same importers as ``crm import``), run in a thread so the browser can show
-progress; its outcome is stored in ``api_imports`` like the API's.
+same importers as ``crm import``), run in a thread of the server process that
+took the upload so the browser can show progress. Its state is in the
+database from the start (``api_imports``: ``running`` with the rows read,
+then ``done`` or ``failed``), so with ``crm serve --workers N`` any worker
+answers the progress page; an import whose worker stopped shows as stalled
+(``crmcore.api.jobs.STALE_AFTER``).
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 import shutil
 import tempfile
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from litestar import Request, Response
 from litestar.params import FromPath
 from sqlalchemy import select
 
-from crmcore.api.jobs import KINDS
+from crmcore.api.jobs import KINDS, ImportJobs, ImportProgress
 from crmcore.errors import NotFound, ValidationError
 from crmcore.web.routes import Upload, get, post
 from crmcore.web.site import form_value, page, redirect, translator, web_uow
@@ -34,44 +36,6 @@ ON_DUPLICATE = ("skip", "update", "merge")
 #: A browser upload above this is refused before it is written anywhere.
 MAX_BYTES = 50 * 1024 * 1024
 RECENT = 10
-#: Finished runs kept for their progress pages (the outcome itself is in ``api_imports``).
-KEPT_RUNS = 200
-
-
-@dataclass
-class Run:
-    """An import running in this server process, for its progress page."""
-
-    token: str
-    user_id: int
-    kind: str
-    file_name: str
-    rows: int | None = None
-    done: int = 0  # rows read so far
-    status: str = "running"  # running | done | failed
-    import_id: int | None = None
-    error: str | None = None
-    finished: threading.Event = field(default_factory=threading.Event)
-
-
-_runs_lock = threading.Lock()
-
-
-def _runs(request: Request) -> dict[str, Run]:
-    with _runs_lock:
-        runs = request.app.state.get("crm_web_imports")
-        if runs is None:
-            runs = request.app.state["crm_web_imports"] = {}
-        return runs
-
-
-def _register(request: Request, run: Run) -> None:
-    runs = _runs(request)
-    with _runs_lock:
-        finished = [token for token, old in runs.items() if old.finished.is_set()]
-        for token in finished[:max(0, len(finished) - KEPT_RUNS)]:
-            del runs[token]
-        runs[run.token] = run
 
 
 def _count_rows(path: Path, encoding: str | None) -> int | None:
@@ -85,37 +49,44 @@ def _count_rows(path: Path, encoding: str | None) -> int | None:
         return None
 
 
-def _import(app_state: Any, run: Run, folder: Path, path: Path, options: dict[str, Any]) -> None:
-    """The import in its own unit of work, acting as the uploader."""
+def _import(app_state: Any, import_id: int, user_id: int, kind: str, file_name: str, folder: Path, path: Path,
+            options: dict[str, Any]) -> None:
+    """The import (started as ``import_id``) in its own unit of work, acting
+    as the uploader; it ends ``done`` with that unit of work, or ``failed``
+    in a transaction of its own after it rolled back."""
     from crmcore.api.auth import database_turn
-    from crmcore.api.jobs import ImportJobs
 
+    crm = app_state["crm"]
+    progress = ImportProgress(crm)
     try:
-        run.rows = _count_rows(path, options.get("encoding"))
-        crm = app_state["crm"]
-        with database_turn(app_state), crm.unit_of_work() as uow:
-            uow.act_as(run.user_id)
-            row = ImportJobs(uow).run(run.kind, path, run.file_name, progress=lambda n: _advance(run, n), **options)
-        run.import_id, run.status = row["id"], "done"
-    except ValidationError as error:
-        run.error, run.status = "; ".join(error.errors), "failed"
-    except Exception as error:  # the page must say it failed rather than poll forever
-        log.exception("web import %s failed", run.token)
-        run.error, run.status = str(error) or type(error).__name__, "failed"
+        with progress.running(import_id) as advance:
+            try:
+                progress.report(import_id, rows=_count_rows(path, options.get("encoding")))
+                with database_turn(app_state), crm.unit_of_work() as uow:
+                    uow.act_as(user_id)
+                    ImportJobs(uow).run(kind, path, file_name, progress=advance, import_id=import_id, **options)
+            except ValidationError as error:
+                _fail(app_state, import_id, user_id, "; ".join(error.errors))
+            except Exception as error:  # the page must say it failed rather than poll forever
+                log.exception("web import %s failed", import_id)
+                _fail(app_state, import_id, user_id, str(error) or type(error).__name__)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-        run.finished.set()
 
 
-def _advance(run: Run, rows: int) -> None:
-    run.done += rows
+def _fail(app_state: Any, import_id: int, user_id: int, reason: str) -> None:
+    from crmcore.api.auth import database_turn
+
+    with database_turn(app_state), app_state["crm"].unit_of_work() as uow:
+        uow.act_as(user_id)
+        ImportJobs(uow).fail(import_id, reason)
 
 
 def _recent(uow: Any) -> list[dict[str, Any]]:
     from crmcore.storage.api_tables import api_imports
 
-    query = (select(api_imports.c.id, api_imports.c.kind, api_imports.c.file_name, api_imports.c.summary,
-                    api_imports.c.created_at)
+    query = (select(api_imports.c.id, api_imports.c.kind, api_imports.c.file_name, api_imports.c.status,
+                    api_imports.c.summary, api_imports.c.created_at)
              .where(api_imports.c.user_id == uow.actor.id).order_by(api_imports.c.id.desc()).limit(RECENT))
     return [dict(row) for row in uow.execute(query).mappings()]
 
@@ -159,55 +130,41 @@ def import_upload(request: Request, data: Upload) -> Response[str]:
         if errors:
             return _form_page(request, uow, fields, errors, status=422)
         user_id = uow.actor.id
+        import_id = ImportJobs(uow).start(kind, name)
     folder = Path(tempfile.mkdtemp(prefix="crm-web-import-"))
     path = folder / f"upload{Path(name).suffix.lower()}"
     path.write_bytes(content)
-    run = Run(secrets.token_urlsafe(16), user_id, kind, name)
     options = {"on_duplicate": on_duplicate, "mapping": form_value(fields, "mapping") or None,
                "encoding": form_value(fields, "encoding") or None,
                "dry_run": form_value(fields, "dry_run") in ("1", "on", "true")}
-    _register(request, run)
-    threading.Thread(target=_import, args=(request.app.state, run, folder, path, options), daemon=True,
-                     name=f"crm-web-import-{run.token}").start()
-    return redirect(request, f"/imports/runs/{run.token}")
+    threading.Thread(target=_import, args=(request.app.state, import_id, user_id, kind, name, folder, path, options),
+                     daemon=True, name=f"crm-web-import-{import_id}").start()
+    return redirect(request, f"/imports/runs/{import_id}")
 
 
-@get("/imports/runs/{token:str}", name="import_run")
-def import_run(request: Request, token: FromPath[str]) -> Response[str]:
+@get("/imports/runs/{import_id:int}", name="import_run")
+def import_run(request: Request, import_id: FromPath[int]) -> Response[str]:
     """The progress page; ``crm.js`` polls its ``progress`` block until done.
+    Everything it shows is in the database, so any server process answers.
     It only reads (a snapshot), so it answers while the import holds the
     write lock."""
-    run = _runs(request).get(token)
-    # read before the snapshot starts: an import that finished by now is in it
-    finished = run is not None and run.finished.is_set()
     with web_uow(request, readonly=True) as uow:
-        if run is None or run.user_id != uow.actor.id:
-            raise NotFound("no such import in progress")
-        job = None
-        if finished and run.status == "done" and run.import_id is not None:
-            from crmcore.api.jobs import ImportJobs
-
-            job = ImportJobs(uow).get(run.import_id)
-        return page(request, uow, "core/web/imports/result.html", run=run, job=job)
+        return page(request, uow, "core/web/imports/result.html", job=ImportJobs(uow).get(import_id))
 
 
 @get("/imports/{import_id:int}", name="import_result")
 def import_result(request: Request, import_id: FromPath[int]) -> Response[str]:
     """A finished import's summary (the importer's or an administrator's)."""
-    from crmcore.api.jobs import ImportJobs
-
     with web_uow(request) as uow:
         uow.require("customers.import")
         job = ImportJobs(uow).get(import_id)
-        return page(request, uow, "core/web/imports/result.html", run=None, job=job)
+        return page(request, uow, "core/web/imports/result.html", job=job)
 
 
 @get("/imports/{import_id:int}/rejects", name="import_rejects")
 def import_rejects(request: Request, import_id: FromPath[int]) -> Response[bytes]:
     """The reject file, as ``crm import --reject`` writes it (UTF-8 with a
     BOM, so Excel opens it right)."""
-    from crmcore.api.jobs import ImportJobs
-
     with web_uow(request) as uow:
         uow.require("customers.import")
         job = ImportJobs(uow).get(import_id)
