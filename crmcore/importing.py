@@ -28,8 +28,11 @@ import attrs
 
 from sqlalchemy import select
 
-from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer, build_customer, convert_column
+from crmcore.domain.builder import convert_column
+from crmcore.domain.activities import build_activity
+from crmcore.domain.customers import CUSTOMER_EDITABLE, Customer, build_customer
 from crmcore.errors import ValidationError
+from crmcore.phones import normalise_phone
 from crmcore.search import index_names, name_key, search_tokens
 from crmcore.services.consents import IMPORT_COLUMNS as CONSENT_IMPORT_COLUMNS, import_value as consent_value
 from crmcore.services.customers import free_generated_code, generated_code
@@ -222,6 +225,30 @@ def parse_mapping(text: str | None) -> dict[str, str]:
 # -- customers --------------------------------------------------------------------------------
 
 
+def _batches(rows: Iterable[tuple[int, list[str]]]) -> Iterator[list[tuple[int, list[str]]]]:
+    """Rows in lists of BATCH (the last may be shorter)."""
+    batch: list[tuple[int, list[str]]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _transposed(batch: list[tuple[int, list[str]]]) -> Callable[[int], list[str]]:
+    """The batch's cells column by column: ``column(index)`` is that
+    column's values, stripped, one per row ("" where a row is short)."""
+    count = len(batch)
+    cells = list(zip_longest(*(cells for _, cells in batch), fillvalue=""))
+
+    def column(index: int) -> list[str]:
+        return list(map(str.strip, cells[index])) if index < len(cells) else [""] * count
+
+    return column
+
+
 class CustomerImport:
     """One import of customers inside one unit of work.
 
@@ -271,15 +298,9 @@ class CustomerImport:
         self._stored_before = self.uow.execute(select(customers.c.id).limit(1)).first() is not None
         self._titles = {target: header[index] for index, target in columns.items()}
         layout = _Layout(columns)
-        batch: list[tuple[int, list[str]]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) == BATCH:
-                self._process(layout, batch, result)
-                self.progress(BATCH)
-                batch = []
-        self._process(layout, batch, result)
-        self.progress(len(batch))
+        for batch in _batches(rows):
+            self._process(layout, batch, result)
+            self.progress(len(batch))
         result.rejected.sort(key=lambda rejection: rejection.line)
         self.uow.audit.record("import", path.name, "import customers", result.summary())
         return result
@@ -296,8 +317,6 @@ class CustomerImport:
         """One batch of rows: checked, then sorted into duplicates within the
         file, matches of stored customers, and new customers (inserted in
         bulk)."""
-        if not batch:
-            return
         result.rows += len(batch)
         fields, failed = self._check(layout, batch)
         for row, error in failed.items():
@@ -337,12 +356,7 @@ class CustomerImport:
         importer's translations (类型, 性别, owner, department), the Customer
         class, then ``prepare`` and the validation hook."""
         count = len(batch)
-        cells = list(zip_longest(*(cells for _, cells in batch), fillvalue=""))
-        blank = ("",) * count
-
-        def column(index: int) -> list[str]:
-            return list(map(str.strip, cells[index])) if index < len(cells) else list(blank)
-
+        column = _transposed(batch)
         failed: dict[int, ValidationError] = {}
         given: dict[str, Sequence[Any]] = {}
         for target, indexes in layout.fields.items():
@@ -682,43 +696,79 @@ def _translate(table: dict[str, str], value: str, field: str) -> str:
 
 
 class CustomerMatcher:
-    """Finds the customer a row belongs to by code, phone or e-mail, with
-    lookups batched and cached."""
+    """Finds the customers rows belong to, by code, phone or e-mail (the
+    first a row gives), among the active customers the actor may see: one
+    query per kind and 2,000 values, answers kept for the whole import."""
 
     def __init__(self, uow: "UnitOfWork"):
         self.uow = uow
-        self.visible = uow.customers.scope(select(customers.c.id).where(customers.c.active.is_(True)))
         self.cache: dict[tuple[str, str], int | None] = {}
 
     def match(self, code: str, phone: str, email: str) -> int:
-        from crmcore.phones import normalise_phone
+        """The customer of one row, or ValidationError."""
+        failed: dict[int, ValidationError] = {}
+        [found] = self.match_column([code], [phone], [email], failed)
+        if failed:
+            raise failed[0]
+        return found
 
-        if code:
-            return self._lookup("code", code, select(customers.c.id).where(customers.c.code == code))
-        if phone:
-            number = normalise_phone(phone, field="customer_phone")
-            return self._lookup("phone", number, select(customer_phones.c.customer_id).where(customer_phones.c.number == number))
-        if email:
-            address = email.strip().lower()
-            return self._lookup("email", address, select(customer_emails.c.customer_id).where(customer_emails.c.email == address))
-        raise ValidationError.field("customer_code", "each row needs customer_code (客户编号), customer_phone or customer_email")
+    def match_column(self, codes: Sequence[str], phones: Sequence[str], emails: Sequence[str],
+                     failed: dict[int, ValidationError]) -> list[int | None]:
+        """Each row's customer id; a row matching none gets None and its
+        error in ``failed`` (unless it has one already)."""
+        wanted: list[tuple[str, str] | None] = []
+        for row, (code, phone, email) in enumerate(zip(codes, phones, emails)):
+            try:
+                wanted.append(_identity(code, phone, email))
+            except ValidationError as error:
+                failed.setdefault(row, error)
+                wanted.append(None)
+        self._look_up({key for key in wanted if key is not None and key not in self.cache})
+        found: list[int | None] = []
+        for row, key in enumerate(wanted):
+            customer_id = None if key is None else self.cache[key]
+            if key is not None and customer_id is None:
+                kind, value = key
+                failed.setdefault(row, ValidationError.field(f"customer_{kind}", f"no customer with {kind} {value!r}"))
+            found.append(customer_id)
+        return found
 
-    def _lookup(self, kind: str, value: str, query: Any) -> int:
-        key = (kind, value)
-        if key not in self.cache:
-            self.cache[key] = self.uow.execute(query.where(query.selected_columns[0].in_(self.visible)).limit(1)).scalar()
-        if self.cache[key] is None:
-            raise ValidationError.field(f"customer_{kind}", f"no customer with {kind} {value!r}")
-        return self.cache[key]
+    def _look_up(self, keys: set[tuple[str, str]]) -> None:
+        by_kind: dict[str, list[str]] = {}
+        for kind, value in keys:
+            by_kind.setdefault(kind, []).append(value)
+        lookups = {"code": (customers.c.code, None), "phone": (customer_phones.c.number, customer_phones.c.customer_id),
+                   "email": (customer_emails.c.email, customer_emails.c.customer_id)}
+        for kind, values in by_kind.items():
+            column, customer_id = lookups[kind]
+            ordered = sorted(values)
+            for start in range(0, len(ordered), 2000):
+                query = select(column, customers.c.id).where(column.in_(ordered[start:start + 2000]), customers.c.active.is_(True))
+                if customer_id is not None:
+                    query = query.join(customers, customers.c.id == customer_id)
+                for value, match in self.uow.execute(self.uow.customers.scope(query).order_by(customers.c.id)):
+                    self.cache.setdefault((kind, value), match)  # a number two customers share: the older one
+        for key in keys:
+            self.cache.setdefault(key, None)
+
+
+def _identity(code: str, phone: str, email: str) -> tuple[str, str]:
+    if code:
+        return ("code", code)
+    if phone:
+        return ("phone", normalise_phone(phone, field="customer_phone"))
+    if email:
+        return ("email", email.strip().lower())
+    raise ValidationError.field("customer_code", "each row needs customer_code (客户编号), customer_phone or customer_email")
 
 
 def import_activities(uow: "UnitOfWork", path: Path, *, encoding: str | None = None, mapping: dict[str, str] | None = None,
                       progress: Callable[[int], None] | None = None) -> ImportResult:
-    """Activities (purchases above all) in bulk: matched to customers, logged
-    in batches through ``uow.activities.log_many`` (one
+    """Activities (purchases above all) in bulk: batches checked column by
+    column by the Activity type's own rules (see ``CheckedBuilder``), matched
+    to customers a batch at a time, then each activity checked against its
+    type and logged through ``uow.activities.log_many`` (one
     ``crm_activities_imported`` per batch)."""
-    from crmcore.domain.activities import Activity
-
     uow.require("customers.import")
     progress = progress or (lambda n: None)
     header, rows = read_rows(path, encoding)
@@ -727,29 +777,40 @@ def import_activities(uow: "UnitOfWork", path: Path, *, encoding: str | None = N
         raise ValidationError.field("columns", "no type column (类型/type)")
     result = ImportResult(file=path.name, unknown_columns=unknown)
     matcher = CustomerMatcher(uow)
-    batch: list[Activity] = []
-    for line, cells in rows:
-        result.rows += 1
-        raw = {target: (cells[i].strip() if i < len(cells) else "") for i, target in columns.items()}
-        try:
-            customer_id = matcher.match(raw.get("customer_code", ""), raw.get("customer_phone", ""), raw.get("customer_email", ""))
-            kind = ACTIVITY_TYPE_VALUES.get(raw["type"], raw["type"].lower())
-            activity = Activity(customer_id=customer_id, type=kind, subject=raw.get("subject"), body=raw.get("body"),
-                                occurred_at=raw.get("occurred_at") or uow.now, amount=raw.get("amount") or None,
-                                due_at=raw.get("due_at") or None, owner_id=uow.actor.id)
-            uow.activities.check(activity)
-        except ValidationError as error:
-            column, _, reason = error.errors[0].partition(": ")
+    for batch in _batches(rows):
+        result.rows += len(batch)
+        count = len(batch)
+        column = _transposed(batch)
+        raw = {target: column(index) for index, target in columns.items()}
+        blank = [""] * count
+        failed: dict[int, ValidationError] = {}
+        given: dict[str, Sequence[Any]] = {
+            "customer_id": matcher.match_column(raw.get("customer_code", blank), raw.get("customer_phone", blank),
+                                                raw.get("customer_email", blank), failed),
+            "type": [ACTIVITY_TYPE_VALUES.get(kind, kind.lower()) for kind in raw["type"]],
+            "occurred_at": [moment or uow.now for moment in raw.get("occurred_at", blank)],
+            "owner_id": [uow.actor.id] * count,
+            **{name: raw[name] for name in ("subject", "body", "amount", "due_at") if name in raw},
+        }
+        fields, wrong = build_activity.check_columns(given, count)
+        entries = []
+        for row in range(count):
+            if row in failed or row in wrong:
+                continue
+            activity = build_activity.assemble({name: values[row] for name, values in fields.items()})
+            try:
+                uow.activities.check(activity)
+            except ValidationError as error:
+                failed[row] = error
+                continue
+            entries.append(activity)
+        for row, error in sorted({**wrong, **failed}.items()):
+            line, cells = batch[row]
+            problem = _row_error(error)
             values = {header[i]: cells[i] for i in range(min(len(cells), len(header)))}
-            result.rejected.append(Rejection(line, column if reason else "", reason or error.errors[0], values))
-            continue
-        batch.append(activity)
-        if len(batch) >= BATCH:
-            result.created += len(uow.activities.log_many(batch, source=result.file, checked=True))
-            progress(len(batch))
-            batch = []
-    result.created += len(uow.activities.log_many(batch, source=result.file, checked=True))
-    progress(len(batch))
+            result.rejected.append(Rejection(line, problem.column, problem.reason, values))
+        result.created += len(uow.activities.log_many(entries, source=result.file, checked=True))
+        progress(count)
     uow.audit.record("import", path.name, "import activities", result.summary())
     return result
 

@@ -140,6 +140,29 @@ def test_activities_import_matches_customers_by_code_phone_or_email_in_one_hook_
     assert reasons == ["no customer with phone '13999999999'", "each row needs customer_code (客户编号), customer_phone or customer_email"]
 
 
+def test_activities_import_only_to_active_customers_the_importer_may_see(crm, make, as_user, tmp_path):
+    from crmcore.importing import import_activities
+
+    as_user("alice", permissions=["customers.view", "customers.edit", "customers.import"], department="上海分公司")
+    as_user("bob", permissions=["customers.view", "customers.edit"], department="北京分公司")
+    own = make.customer(name="张伟", phones=["13800138000"], actor="alice")
+    other = make.customer(name="李雷", phones=["13900139000"], actor="bob")
+    gone = make.customer(name="王芳", phones=["13700137000"], actor="alice")
+    with crm.unit_of_work() as uow:
+        uow.customers.cancel(gone.id)
+    source = write(tmp_path / "purchases.csv", "手机,类型,金额\n13800138000,购买,10\n13900139000,购买,20\n13700137000,购买,30\n"
+                   f"13800138000,购买,\n")
+    with crm.unit_of_work(actor="alice") as uow:
+        result = import_activities(uow, source)
+    assert result.created == 1
+    assert [(r.line, r.column, r.reason) for r in result.rejected] == [
+        (3, "customer_phone", "no customer with phone '13900139000'"), (4, "customer_phone", "no customer with phone '13700137000'"),
+        (5, "amount", "required for purchase")]
+    with crm.unit_of_work() as uow:
+        assert [str(a.amount) for a in uow.activities.list(own.id, type="purchase")] == ["10.00"]
+        assert uow.activities.list(other.id, type="purchase") == []
+
+
 def test_new_customers_reach_plugins_once_per_batch(cli, register_plugin, tmp_path):
     batches = []
 

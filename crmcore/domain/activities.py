@@ -10,6 +10,7 @@ import attrs
 from attrs import define, field, frozen
 
 from crmcore.clock import parse_datetime, utcnow
+from crmcore.domain.builder import CheckedBuilder
 from crmcore.domain.fields import boolean, money, optional_text, required_text
 
 
@@ -70,3 +71,7 @@ class Activity:
 
     def evolve(self, **changes: Any) -> "Activity":
         return attrs.evolve(self, **changes)
+
+
+#: ``Activity(**fields)`` for bulk paths; same rules, same errors (see CheckedBuilder).
+build_activity = CheckedBuilder(Activity)
