@@ -334,8 +334,12 @@ class NewToken(Struct):
 
 
 class ImportJob(Struct):
-    """An import run through the API. It runs within the upload request, so
-    it is ``done`` (or ``failed``) when the upload answers; poll it later by id."""
+    """An import. One run through the API runs within the upload request, so
+    it is ``done`` when the upload answers; poll it later by id. One started
+    in the web interface is ``running`` (``rows`` in the file, ``done`` read so
+    far; ``stalled`` when its server process stopped and nothing of it will be
+    imported) until it is ``done``, or ``failed`` with ``error`` and nothing
+    of it kept."""
 
     id: int
     kind: str
@@ -345,6 +349,10 @@ class ImportJob(Struct):
     created_at: datetime
     finished_at: datetime | None
     rejects_url: str | None
+    rows: int | None = None
+    done: int = 0
+    error: str | None = None
+    stalled: bool = False
 
 
 class Webhook(Struct):

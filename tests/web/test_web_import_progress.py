@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import func, select, update
 
@@ -20,6 +21,7 @@ from crmcore.clock import utcnow
 from crmcore.storage.api_tables import api_imports
 from crmcore.storage.tables import customers
 from crmcore.testing import WebServer, open_test_crm
+from crmcore.tokens import TokenService
 
 CLERK = ("customers.view_all", "customers.edit", "customers.import")
 ROWS = 6000  # two batches of the importer (5,000 rows each): progress is reported after the first
@@ -120,6 +122,10 @@ def test_a_failed_import_ends_failed_with_its_reason_and_none_of_its_rows_kept(c
         row = uow.execute(select(api_imports).where(api_imports.c.id == int(run.rsplit("/", 1)[1]))).mappings().one()
     assert row["status"] == "failed" and "the loyalty service refused the batch" in row["error"]
     assert row["finished_at"] is not None
+    with crm.unit_of_work() as uow:
+        secret = TokenService(uow).create("clerk", ("imports:read",))[1]
+    job = httpx.get(f"{web.url}/api/v1/imports/{row['id']}", headers={"Authorization": f"Bearer {secret}"}).json()
+    assert (job["status"], job["error"], job["stalled"]) == ("failed", row["error"], False)
 
 
 def test_a_running_import_whose_worker_stopped_shows_as_stalled_not_forever_running(crm, web, second_server):
