@@ -80,6 +80,16 @@ def test_built_customers_do_not_share_default_lists():
     assert (second.tags, second.custom) == ([], {})
 
 
+def test_a_default_of_the_moment_is_taken_when_each_object_is_built():
+    from crmcore.clock import utcnow
+    from crmcore.domain.activities import build_activity
+
+    before = utcnow()
+    assert build_activity({"customer_id": 1, "type": "note"}).occurred_at >= before
+    converted, failed = build_activity.check_columns({"customer_id": [1], "type": ["note"]}, 1)
+    assert failed == {} and build_activity.assemble({name: values[0] for name, values in converted.items()}).occurred_at >= before
+
+
 def test_unknown_fields_are_refused_as_by_the_class():
     with pytest.raises(TypeError):
         build_customer({"name": "a", "colour": "red"})

@@ -10,22 +10,15 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from attrs import define
 
-from sqlalchemy import Connection, Table, func, insert, literal, select
+from sqlalchemy import Connection, Table, func, literal, select
 
 
 @define(frozen=True)
 class Same:
-    """One value for every row of a bulk insert (a timestamp, a default):
-    bind-processed once, and a column that is NULL in every row."""
+    """One value for every row of a bulk insert (a timestamp, a default),
+    bind-processed once; ``Same(None)`` leaves the column out (NULL)."""
 
     value: Any
-
-
-def bulk_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same keys) into ``table``."""
-    if not rows:
-        return
-    insert_columns(connection, table, {name: [row[name] for row in rows] for name in rows[0]}, len(rows))
 
 
 def insert_columns(connection: Connection, table: Table, columns: Mapping[str, Sequence[Any] | Same], count: int) -> None:
@@ -104,16 +97,3 @@ def allocate_ids(uow: Any, table: Table, count: int) -> list[int]:
     sequence = func.pg_get_serial_sequence(literal(table.name), literal("id"))
     draws = select(func.nextval(sequence)).select_from(func.generate_series(1, count))
     return sorted(uow.execute(draws).scalars())
-
-
-def insert_with_ids(uow: Any, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows in bulk and return their ids in order. SQLite cannot
-    order ``RETURNING`` of a multi-row insert, so ids are given explicitly
-    (see :func:`allocate_ids`); PostgreSQL uses ``RETURNING``."""
-    if uow.connection.dialect.name == "sqlite":
-        ids = allocate_ids(uow, table, len(rows))
-        for row, row_id in zip(rows, ids):
-            row["id"] = row_id
-        bulk_insert(uow.connection, table, rows)
-        return ids
-    return uow.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
