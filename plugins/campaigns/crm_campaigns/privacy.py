@@ -43,8 +43,6 @@ ERASED = "(erased)"
 #: The retention rule's default: copies of rendered messages are cleared after this many days.
 DEFAULT_MESSAGE_DAYS = 90.0
 RETENTION_RULE = "campaigns.message_copies"
-#: The outbox's error on messages the plugin took back (as CampaignsService writes it).
-WITHDRAWN = "withdrawn by campaigns"
 
 
 # ---------------------------------------------------------------------------
@@ -149,7 +147,7 @@ def erase(uow: "UnitOfWork", customer: "Customer", reason: str) -> dict[str, int
     Queued messages are withdrawn first (their outbox rows cancelled, the
     messages marked cancelled), as the core is about to cancel them too, so
     the plugin's states agree with the outbox's."""
-    from crm_campaigns.services import CampaignsService
+    from crm_campaigns.services import WITHDRAWN, CampaignsService
 
     queued = uow.execute(select(messages.c.outbox_id).where(messages.c.customer_id == customer.id, messages.c.status == "queued",
                                                             messages.c.outbox_id.isnot(None))).scalars().all()

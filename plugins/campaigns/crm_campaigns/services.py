@@ -54,6 +54,9 @@ NO_CONSENT = "no consent"
 #: An invitation is made by phone or e-mail: either consent will do.
 EVENT_CONSENT_CHANNELS = ("phone", "email")
 
+#: The outbox's error on queued messages the plugin took back (opt-out, blacklist, a stopped campaign, erasure).
+WITHDRAWN = "withdrawn by campaigns"
+
 
 class _All:
     """Marketing needs no consent in this configuration: every channel is allowed."""
@@ -844,11 +847,9 @@ class CampaignsService:
                                                                   messages.c.outbox_id.isnot(None))).scalars().all()
         if not ids:
             return 0
-        withdrawn = 0
-        for start in range(0, len(ids), 1000):
+        withdrawn = self.uow.outbox.withdraw(ids, reason=WITHDRAWN)
+        for start in range(0, len(ids), 1000):  # the plugin's messages show what the outbox did
             chunk = ids[start:start + 1000]
-            withdrawn += self.uow.execute(update(outbox).where(outbox.c.id.in_(chunk), outbox.c.status == "pending")
-                                          .values(status="cancelled", error="withdrawn by campaigns")).rowcount
             self.uow.execute(update(messages).where(messages.c.outbox_id.in_(chunk)).values(status="cancelled")
                              .where(messages.c.outbox_id.in_(select(outbox.c.id).where(outbox.c.status == "cancelled"))))
         return withdrawn
