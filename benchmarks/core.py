@@ -85,6 +85,24 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def raw_executemany(database: Path, target: Path, inserts: list[tuple[str, list[tuple]]]) -> float:
+    """Seconds for plain sqlite3 to run ``inserts`` (statement, rows) with
+    ``executemany`` into a copy of ``database`` and commit, with the pragmas
+    our engine sets (WAL, synchronous=NORMAL); the copy is removed after."""
+    shutil.copyfile(database, target)
+    connection = sqlite3.connect(target)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    started = time.perf_counter()
+    with connection:
+        for statement, rows in inserts:
+            connection.executemany(statement, rows)
+    elapsed = time.perf_counter() - started
+    connection.close()
+    target.unlink()
+    return elapsed
+
+
 def bench_import(template: Path, work: Path, source: Path, clean: list[dict]) -> dict:
     import crmcore
     from crmcore.importing import CustomerImport
@@ -97,25 +115,17 @@ def bench_import(template: Path, work: Path, source: Path, clean: list[dict]) ->
     phone_rows = [(r["phone"], i + 1) for i, r in enumerate(clean)]
     email_rows = [(r["email"], i + 1) for i, r in enumerate(clean) if r["email"]]
 
+    inserts = [
+        ("INSERT INTO customers (id, code, kind, name, phones, emails, city, level, status, stage, tags, custom, "
+         "do_not_contact, active, search_text, name_key, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+         customer_rows),
+        ("INSERT INTO customers_fts (rowid, search_text) VALUES (?, ?)", [(r[0], r[14]) for r in customer_rows]),
+        ("INSERT INTO customer_phones (number, customer_id) VALUES (?, ?)", phone_rows),
+        ("INSERT INTO customer_emails (email, customer_id) VALUES (?, ?)", email_rows),
+    ]
+
     def raw_insert(name: str) -> float:
-        raw_path = work / name
-        fresh_database(template, raw_path)
-        connection = sqlite3.connect(raw_path)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        started = time.perf_counter()
-        with connection:
-            connection.executemany(
-                "INSERT INTO customers (id, code, kind, name, phones, emails, city, level, status, stage, tags, custom, "
-                "do_not_contact, active, search_text, name_key, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                customer_rows)
-            connection.executemany("INSERT INTO customers_fts (rowid, search_text) VALUES (?, ?)", [(r[0], r[14]) for r in customer_rows])
-            connection.executemany("INSERT INTO customer_phones (number, customer_id) VALUES (?, ?)", phone_rows)
-            connection.executemany("INSERT INTO customer_emails (email, customer_id) VALUES (?, ?)", email_rows)
-        elapsed = time.perf_counter() - started
-        connection.close()
-        raw_path.unlink()
-        return elapsed
+        return raw_executemany(template, work / name, inserts)
 
     # the raw baseline runs before and after ours and counts as their mean,
     # so a machine that speeds up or slows down during the run (this one is
@@ -250,21 +260,11 @@ def bench_activities(template: Path, work: Path, customers: int, count: int) -> 
             utc = f"2026-{local[5:7]}-{local[8:10]} {local[11:]}:00.000000"  # the shape stored; the hour is not shifted (same cost)
             clean.append((customer_id, "purchase", "门店消费", utc, 0, amount, actor_id, "core", "{}", 0, now))
 
+    insert = ("INSERT INTO activities (customer_id, type, subject, occurred_at, done, amount, owner_id, source_plugin, payload, "
+              "cancelled, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+
     def raw_insert(name: str) -> float:
-        target = work / name
-        shutil.copyfile(base, target)
-        connection = sqlite3.connect(target)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        started = time.perf_counter()
-        with connection:
-            connection.executemany(
-                "INSERT INTO activities (customer_id, type, subject, occurred_at, done, amount, owner_id, source_plugin, payload, "
-                "cancelled, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", clean)
-        elapsed = time.perf_counter() - started
-        connection.close()
-        target.unlink()
-        return elapsed
+        return raw_executemany(base, work / name, [(insert, clean)])
 
     raw_before = raw_insert("raw-activities-before.db")
     ours_path = work / "activities.db"
