@@ -600,11 +600,11 @@ def _identities(fields: dict[str, list[Any]], count: int) -> list[list[str]]:
     """Each row's identities, by which it is the same customer as another:
     ``code:C000001``, ``phone:13800138000``, ``email:a@example.com``."""
     identities: list[list[str]] = [[] for _ in range(count)]
-    for field, prefix in (("code", "code:"), ("phones", "phone:"), ("emails", "email:")):
-        values = fields.get(field)
+    for name, prefix in (("code", "code:"), ("phones", "phone:"), ("emails", "email:")):
+        values = fields.get(name)
         if not values:
             continue
-        if field == "code":
+        if name == "code":
             values = [[code] if code else () for code in values]
         for keys, given in zip(identities, values):
             if given:  # most rows have one value or none
