@@ -392,8 +392,7 @@ class CustomerImport:
         fields that take few distinct combinations, so it runs once per
         combination (on a customer of only those fields) and custom fields
         are cleaned per row, as prepare cleans them."""
-        defaults = build_customer.assemble({})
-        keys = list(zip(*(fields.get(name) or repeat(getattr(defaults, name), count) for name in _PREPARED)))
+        keys = list(zip(*(fields.get(name) or repeat(getattr(_DEFAULTS, name), count) for name in _PREPARED)))
         memo = self._prepared
         for key in set(keys).difference(memo):
             try:
@@ -530,8 +529,7 @@ class CustomerImport:
         pick = itemgetter(*rows) if count > 1 else (lambda values: (values[rows[0]],))
         values = {name: pick(column) for name, column in fields.items()}
         ids = allocate_ids(uow, customers, count)
-        defaults = build_customer.assemble({})
-        kinds = values.get("kind") or repeat(defaults.kind, count)
+        kinds = values.get("kind") or repeat(_DEFAULTS.kind, count)
         named = self._name_columns
         search_text, name_keys = [], []
         for name, kind in zip(values["name"], kinds):
@@ -546,7 +544,7 @@ class CustomerImport:
             if name in values:
                 row.setdefault(name, values[name])
             elif name in _CUSTOMER_FIELDS:
-                row.setdefault(name, Same(getattr(defaults, name)))
+                row.setdefault(name, Same(getattr(_DEFAULTS, name)))
         now = Same(uow.now)
         row.update(created_at=now, updated_at=now, search_text=search_text, name_key=name_keys)
         connection = uow.connection
@@ -635,6 +633,8 @@ _PREPARED = ("level", "status", "stage", "owner_id", "department_id")
 #: Importer columns that name what the Customer holds as an id.
 _TRANSLATED = {"owner": "owner_id", "department": "department_id"}
 _CUSTOMER_FIELDS = frozenset(attrs.fields_dict(Customer))
+#: A customer of nothing but defaults, where a file leaves a field out (read only).
+_DEFAULTS = build_customer.assemble({})
 
 
 _paused = 0
